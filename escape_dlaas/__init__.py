@@ -1,0 +1,23 @@
+"""escape-dlaas: a Rucio data lake inside JupyterLab."""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from ._version import __version__
+except ImportError:  # running from a source tree that was never built
+    import warnings
+
+    warnings.warn("escape_dlaas was not installed with pip: version unknown", stacklevel=2)
+    __version__ = "dev"
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "escape-dlaas"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .app import DLaaS
+
+    return [{"module": "escape_dlaas", "app": DLaaS}]

@@ -1,0 +1,289 @@
+"""Typed, validated configuration of the Rucio instances an admin sets up.
+
+Traitlets hold the raw dicts (``c.DLaaS.instances``); this module turns them into
+frozen dataclasses once at start-up, so that a mistake fails early with a message
+naming the key (``instances[0].token_sources[1].path: ...``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from .errors import ConfigurationError
+
+TOKEN_SOURCE_TYPES = ("jupyterhub", "file", "env", "oidc-agent", "wlcg", "userpass")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class TokenSourceConfig:
+    """One place the user's (IAM) token may come from, tried in list order."""
+
+    type: str
+    path: Path | None = None  # file
+    variable: str | None = None  # env
+    account: str | None = None  # oidc-agent account short name
+    auth_state_key: str = "access_token"  # jupyterhub: key in auth_state
+    username: str | None = None  # userpass
+    password_file: Path | None = None  # userpass
+    min_valid_seconds: int = 60  # oidc-agent: minimum remaining validity asked for
+
+
+@dataclass(frozen=True)
+class TokenExchangeConfig:
+    """RFC 8693 exchange of the user's token for one with the Rucio audience."""
+
+    issuer: str
+    client_id: str
+    client_secret_file: Path | None = None
+    client_secret_env: str | None = None
+    audience: str = "rucio"
+    scope: str = "openid profile"
+    refresh_margin_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class NotebookLocalConfig:
+    """The RSE the notebook can read directly, and where its files appear locally."""
+
+    rse: str
+    mount_path: Path
+    # Leading PFN path components to drop before joining to mount_path (None: the RSE's prefix).
+    pfn_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class InstanceConfig:
+    name: str
+    rucio_url: str
+    auth_url: str
+    display_name: str = ""
+    vo: str = "def"
+    account: str | None = None
+    ca_bundle: Path | None = None
+    timeout_seconds: float = 30.0
+    token_sources: tuple[TokenSourceConfig, ...] = ()
+    token_exchange: TokenExchangeConfig | None = None
+    notebook_local: NotebookLocalConfig | None = None
+    qos_classes: Mapping[str, str] = field(default_factory=dict)
+    default_lifetime_days: float = 7.0
+    max_lifetime_days: float = 30.0
+    download_cache: Path | None = None
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.name
+
+
+def _url(value: Any, key: str, *, https_only: bool = False) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"{key}: a URL is required", field=key)
+    parsed = urlparse(value)
+    allowed = ("https",) if https_only else ("http", "https")
+    if parsed.scheme not in allowed or not parsed.netloc:
+        want = "an https:// URL" if https_only else "an http(s):// URL"
+        raise ConfigurationError(f"{key}: expected {want}, got {value!r}", field=key)
+    return value.rstrip("/") if not https_only else value
+
+
+def _str(data: Mapping[str, Any], name: str, key: str, default: str | None = None) -> str | None:
+    value = data.get(name, default)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ConfigurationError(f"{key}.{name}: expected a non-empty string", field=f"{key}.{name}")
+    return value
+
+
+def _required_str(data: Mapping[str, Any], name: str, key: str) -> str:
+    value = _str(data, name, key)
+    if value is None:
+        raise ConfigurationError(f"{key}.{name}: required", field=f"{key}.{name}")
+    return value
+
+
+def _number(data: Mapping[str, Any], name: str, key: str, default: float, *, minimum: float = 0) -> float:
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= minimum:
+        raise ConfigurationError(
+            f"{key}.{name}: expected a number greater than {minimum}, got {value!r}", field=f"{key}.{name}"
+        )
+    return float(value)
+
+
+def _path(data: Mapping[str, Any], name: str, key: str) -> Path | None:
+    value = _str(data, name, key)
+    return Path(value).expanduser() if value else None
+
+
+def _check_keys(data: Mapping[str, Any], allowed: set[str], key: str) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ConfigurationError(
+            f"{key}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}",
+            field=f"{key}.{unknown[0]}",
+        )
+
+
+def parse_token_source(data: Any, key: str) -> TokenSourceConfig:
+    if not isinstance(data, Mapping):
+        raise ConfigurationError(f"{key}: expected an object with a 'type'", field=key)
+    kind = data.get("type")
+    if kind not in TOKEN_SOURCE_TYPES:
+        raise ConfigurationError(
+            f"{key}.type: expected one of {', '.join(TOKEN_SOURCE_TYPES)}, got {kind!r}", field=f"{key}.type"
+        )
+    _check_keys(
+        data,
+        {"type", "path", "variable", "account", "auth_state_key", "username", "password_file", "min_valid_seconds"},
+        key,
+    )
+    source = TokenSourceConfig(
+        type=kind,
+        path=_path(data, "path", key),
+        variable=_str(data, "variable", key),
+        account=_str(data, "account", key),
+        auth_state_key=_str(data, "auth_state_key", key, "access_token") or "access_token",
+        username=_str(data, "username", key),
+        password_file=_path(data, "password_file", key),
+        min_valid_seconds=int(_number(data, "min_valid_seconds", key, 60, minimum=-1)),
+    )
+    needs = {
+        "file": ("path",),
+        "env": ("variable",),
+        "oidc-agent": ("account",),
+        "userpass": ("username", "password_file"),
+    }
+    for name in needs.get(kind, ()):
+        if getattr(source, name) is None:
+            raise ConfigurationError(f"{key}.{name}: required for a '{kind}' token source", field=f"{key}.{name}")
+    return source
+
+
+def parse_token_exchange(data: Any, key: str) -> TokenExchangeConfig:
+    if not isinstance(data, Mapping):
+        raise ConfigurationError(f"{key}: expected an object", field=key)
+    _check_keys(
+        data,
+        {
+            "issuer",
+            "client_id",
+            "client_secret_file",
+            "client_secret_env",
+            "audience",
+            "scope",
+            "refresh_margin_seconds",
+        },
+        key,
+    )
+    config = TokenExchangeConfig(
+        issuer=_url(data.get("issuer"), f"{key}.issuer", https_only=True),
+        client_id=_required_str(data, "client_id", key),
+        client_secret_file=_path(data, "client_secret_file", key),
+        client_secret_env=_str(data, "client_secret_env", key),
+        audience=_str(data, "audience", key, "rucio") or "rucio",
+        scope=_str(data, "scope", key, "openid profile") or "openid profile",
+        refresh_margin_seconds=int(_number(data, "refresh_margin_seconds", key, 60, minimum=-1)),
+    )
+    if config.client_secret_file is None and config.client_secret_env is None:
+        raise ConfigurationError(
+            f"{key}: set client_secret_file or client_secret_env (the exchanging client's secret)",
+            field=f"{key}.client_secret_file",
+        )
+    return config
+
+
+def parse_instance(data: Any, key: str) -> InstanceConfig:
+    if not isinstance(data, Mapping):
+        raise ConfigurationError(f"{key}: expected an object", field=key)
+    allowed = {
+        "name", "display_name", "rucio_url", "auth_url", "vo", "account", "ca_bundle", "timeout_seconds",
+        "token_sources", "token_exchange", "notebook_local", "qos_classes", "default_lifetime_days",
+        "max_lifetime_days", "download_cache",
+    }  # fmt: skip
+    _check_keys(data, allowed, key)
+    name = _required_str(data, "name", key)
+    if not _NAME_RE.match(name):
+        raise ConfigurationError(
+            f"{key}.name: use letters, digits, '.', '_' or '-' (got {name!r})", field=f"{key}.name"
+        )
+    rucio_url = _url(data.get("rucio_url"), f"{key}.rucio_url")
+    auth_url = _url(data.get("auth_url", rucio_url), f"{key}.auth_url")
+
+    sources_raw = data.get("token_sources", [])
+    if not isinstance(sources_raw, list) or not sources_raw:
+        raise ConfigurationError(f"{key}.token_sources: list at least one token source", field=f"{key}.token_sources")
+    sources = tuple(parse_token_source(item, f"{key}.token_sources[{i}]") for i, item in enumerate(sources_raw))
+
+    exchange_raw = data.get("token_exchange")
+    exchange = parse_token_exchange(exchange_raw, f"{key}.token_exchange") if exchange_raw is not None else None
+
+    local_raw = data.get("notebook_local")
+    local = None
+    if local_raw is not None:
+        lkey = f"{key}.notebook_local"
+        if not isinstance(local_raw, Mapping):
+            raise ConfigurationError(f"{lkey}: expected an object with 'rse' and 'mount_path'", field=lkey)
+        _check_keys(local_raw, {"rse", "mount_path", "pfn_prefix"}, lkey)
+        mount = _path(local_raw, "mount_path", lkey)
+        if mount is None:
+            raise ConfigurationError(f"{lkey}.mount_path: required", field=f"{lkey}.mount_path")
+        local = NotebookLocalConfig(
+            rse=_required_str(local_raw, "rse", lkey), mount_path=mount, pfn_prefix=_str(local_raw, "pfn_prefix", lkey)
+        )
+
+    qos_raw = data.get("qos_classes", {})
+    if not isinstance(qos_raw, Mapping) or not all(
+        isinstance(k, str) and k and isinstance(v, str) and v for k, v in qos_raw.items()
+    ):
+        raise ConfigurationError(
+            f"{key}.qos_classes: expected an object mapping a class name to an RSE expression",
+            field=f"{key}.qos_classes",
+        )
+
+    default_days = _number(data, "default_lifetime_days", key, 7)
+    max_days = _number(data, "max_lifetime_days", key, 30)
+    if default_days > max_days:
+        raise ConfigurationError(
+            f"{key}.default_lifetime_days: {default_days} exceeds max_lifetime_days {max_days}",
+            field=f"{key}.default_lifetime_days",
+        )
+    return InstanceConfig(
+        name=name,
+        display_name=_str(data, "display_name", key) or "",
+        rucio_url=rucio_url,
+        auth_url=auth_url,
+        vo=_str(data, "vo", key, "def") or "def",
+        account=_str(data, "account", key),
+        ca_bundle=_path(data, "ca_bundle", key),
+        timeout_seconds=_number(data, "timeout_seconds", key, 30),
+        token_sources=sources,
+        token_exchange=exchange,
+        notebook_local=local,
+        qos_classes=dict(qos_raw),
+        default_lifetime_days=default_days,
+        max_lifetime_days=max_days,
+        download_cache=_path(data, "download_cache", key),
+    )
+
+
+def parse_instances(raw: Any, default_instance: str | None = None) -> tuple[tuple[InstanceConfig, ...], str | None]:
+    """Validate ``c.DLaaS.instances``; return the instances and the default's name."""
+    if not isinstance(raw, (list, tuple)):
+        raise ConfigurationError("instances: expected a list of instance objects", field="instances")
+    instances = tuple(parse_instance(item, f"instances[{i}]") for i, item in enumerate(raw))
+    names = [i.name for i in instances]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigurationError(f"instances: duplicate name(s) {', '.join(duplicates)}", field="instances")
+    if default_instance:
+        if default_instance not in names:
+            raise ConfigurationError(
+                f"default_instance: {default_instance!r} is not one of the configured instances ({', '.join(names) or 'none'})",
+                field="default_instance",
+            )
+        return instances, default_instance
+    return instances, (names[0] if names else None)

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up and runs the demo: installs escape-dlaas, brings the local data lake up
+# (real Rucio 41 + PostgreSQL + memcached + daemons + an IAM-like OIDC issuer), and
+# starts JupyterLab pointed at it, signed in as the demo user "alice".
+# Stop with Ctrl-C; `.venv/bin/escape-dlaas lake down` stops the lake.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+if ! command -v memcached >/dev/null && [ ! -x /usr/bin/memcached ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq memcached
+fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+export PATH="$ROOT/.venv/bin:$PATH"
+if ! .venv/bin/python -c "import escape_dlaas._version" 2>/dev/null || [ ! -e escape_dlaas/labextension/package.json ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  rm -rf escape_dlaas/labextension
+  .venv/bin/python -m pip install -q -e . "jupyterlab==4.*"
+  jupyter labextension develop --overwrite . >/dev/null
+fi
+export ESCAPE_DLAAS_LAKE_DIR="${ESCAPE_DLAAS_LAKE_DIR:-$HOME/.local/share/escape-dlaas/lake}"
+escape-dlaas lake up
+export JUPYTER_CONFIG_PATH="$ESCAPE_DLAAS_LAKE_DIR/jupyter${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}"
+ARGS=(--ip=127.0.0.1 --port="${DEMO_PORT:-8888}" --no-browser)
+[ "$(id -u)" -ne 0 ] || ARGS+=(--allow-root)
+exec jupyter lab "${ARGS[@]}" --notebook-dir="$ESCAPE_DLAAS_LAKE_DIR/rses/notebook-local" "$@"

@@ -1,0 +1,134 @@
+"""The metadata filter: text ⇄ structured ⇄ Rucio dicts, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from escape_dlaas.errors import InvalidInput
+from escape_dlaas.filters import (
+    Condition,
+    check_name_pattern,
+    format_filter_string,
+    parse_filter_json,
+    parse_filter_string,
+    to_rucio_filters,
+)
+
+
+def test_and_or_and_every_operator():
+    groups = parse_filter_string("telescope=lofar,energy>3,run<=10;telescope!=ska,level>=2,x<1.5")
+    assert groups == [
+        [Condition("telescope", "=", "lofar"), Condition("energy", ">", 3), Condition("run", "<=", 10)],
+        [Condition("telescope", "!=", "ska"), Condition("level", ">=", 2), Condition("x", "<", 1.5)],
+    ]
+    assert to_rucio_filters(groups, "*.fits") == [
+        {"telescope": "lofar", "energy.gt": 3, "run.lte": 10, "name": "*.fits"},
+        {"telescope.ne": "ska", "level.gte": 2, "x.lt": 1.5, "name": "*.fits"},
+    ]
+
+
+def test_range_and_reversed_comparison():
+    assert parse_filter_string("2<energy<5") == [[Condition("energy", ">", 2), Condition("energy", "<", 5)]]
+    assert parse_filter_string("3<=energy") == [[Condition("energy", ">=", 3)]]
+
+
+def test_values_are_typed_and_quotes_force_strings():
+    (group,) = parse_filter_string('a=12,b=1.5e3,c=true,d="12",e=2023-05-01,f=lofar*')
+    assert [c.value for c in group] == [12, 1500.0, True, "12", "2023-05-01", "lofar*"]
+
+
+def test_dates_compare_as_iso_strings():
+    assert to_rucio_filters(parse_filter_string("obs_date>=2023-01-01,obs_date<2024-01-01")) == [
+        {"obs_date.gte": "2023-01-01", "obs_date.lt": "2024-01-01"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("energy", "no operator"),
+        ("energy>lofar*", "wildcards"),
+        ("name=x", "not a metadata key"),
+        ("1abc=3", "not a valid metadata key"),
+        ("a.b=3", "not a valid metadata key"),
+        ("a=1;", "empty"),
+        ("a>1,a>2", "appears twice"),
+        ("a=true,b>false", "true/false"),
+        ("2<a>5", "one way"),
+        ("a=", "needs a key"),
+    ],
+)
+def test_bad_filters_name_the_problem(text, words):
+    with pytest.raises(InvalidInput) as caught:
+        parse_filter_string(text)
+    assert words in caught.value.message
+    assert caught.value.field == "filter"
+
+
+def test_structured_json_is_validated():
+    assert parse_filter_json([[{"key": "telescope", "op": "=", "value": "lofar"}]]) == [
+        [Condition("telescope", "=", "lofar")]
+    ]
+    for bad in (
+        {"a": 1},
+        [{"key": "a"}],
+        [[{"key": "a", "op": "~", "value": 1}]],
+        [[]],
+        [[{"key": 1, "op": "=", "value": 1}]],
+    ):
+        with pytest.raises(InvalidInput):
+            parse_filter_json(bad)
+
+
+def test_no_filter_searches_by_name_only():
+    assert to_rucio_filters([], "run_*") == [{"name": "run_*"}]
+
+
+def test_name_pattern_checks():
+    assert check_name_pattern("  *.fits ") == "*.fits"
+    assert check_name_pattern("") is None
+    with pytest.raises(InvalidInput):
+        check_name_pattern("a b")
+    with pytest.raises(InvalidInput):
+        check_name_pattern("x" * 300)
+
+
+keys = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True).filter(
+    lambda k: k not in {"name", "scope", "type", "did_type"}
+)
+strings = st.text(
+    alphabet=st.characters(codec="ascii", categories=("L", "N"), include_characters="_-.:/ *"), min_size=1, max_size=12
+).filter(lambda s: s.strip() == s)
+values = st.one_of(
+    st.integers(-(10**6), 10**6), st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False), st.booleans(), strings
+)
+
+
+@st.composite
+def conditions(draw):
+    value = draw(values)
+    ops = (
+        ["=", "!="]
+        if isinstance(value, bool) or (isinstance(value, str) and "*" in value)
+        else ["=", "!=", "<", "<=", ">", ">="]
+    )
+    return Condition(draw(keys), draw(st.sampled_from(ops)), value)
+
+
+def _unique(group):
+    seen, out = set(), []
+    for c in group:
+        if (c.key, c.op) not in seen:
+            seen.add((c.key, c.op))
+            out.append(c)
+    return out
+
+
+@given(st.lists(st.lists(conditions(), min_size=1, max_size=4).map(_unique), min_size=1, max_size=4))
+def test_text_round_trip(groups):
+    """What the filter builder shows as text parses back to the same conditions."""
+    text = format_filter_string(groups)
+    assert parse_filter_string(text) == groups
+    assert parse_filter_json([[c.to_json() for c in g] for g in groups]) == groups

@@ -416,16 +416,18 @@ class InstanceService:
         items = []
         for did in dids:
             m = meta.get(str(did), {})
+            state = availability.get(str(did))
             items.append(
                 {
                     "did": str(did),
                     "scope": did.scope,
                     "name": did.name,
                     "type": str(m.get("did_type") or "").upper() or None,
-                    "bytes": m.get("bytes"),
-                    "length": m.get("length"),
+                    # Rucio leaves a collection's size empty; the replicas listing just counted it.
+                    "bytes": m.get("bytes") if m.get("bytes") is not None else (state.bytes_total if state else None),
+                    "length": m.get("length") if m.get("length") is not None else (state.files_total if state else None),
                     "metadata": _user_metadata(m),
-                    "availability": availability[str(did)].to_json() if str(did) in availability else None,
+                    "availability": state.to_json() if state else None,
                 }
             )
         return items
@@ -506,8 +508,8 @@ class InstanceService:
             "scope": did.scope,
             "name": did.name,
             "type": str(meta.get("did_type") or "").upper() or None,
-            "bytes": meta.get("bytes"),
-            "length": meta.get("length"),
+            "bytes": meta.get("bytes") if meta.get("bytes") is not None else availability.bytes_total,
+            "length": meta.get("length") if meta.get("length") is not None else availability.files_total,
             "metadata": _user_metadata(meta),
             "rules": [r.to_json() for r in summaries],
             "availability": availability.to_json(),

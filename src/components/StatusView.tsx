@@ -1,0 +1,194 @@
+import { TranslationBundle } from '@jupyterlab/translation';
+import { refreshIcon } from '@jupyterlab/ui-components';
+import React from 'react';
+
+import { IDataLakeModel } from '../tokens';
+import { InstanceCard } from './InstanceCard';
+
+export interface IStatusViewProps {
+  model: IDataLakeModel;
+  trans: TranslationBundle;
+}
+
+/**
+ * Content of the Data Lake panel: extension version, problems, instances.
+ *
+ * Whatever the model's state, something explains it: a panel is never blank.
+ */
+export function StatusView(props: IStatusViewProps): JSX.Element {
+  const { model, trans } = props;
+  const [refreshing, setRefreshing] = React.useState(false);
+
+  const refresh = async (): Promise<void> => {
+    setRefreshing(true);
+    try {
+      await model.refresh();
+    } finally {
+      setRefreshing(false);
+    }
+  };
+
+  return (
+    <div className="jp-DLaaS-status">
+      <header className="jp-DLaaS-header">
+        <h2 className="jp-DLaaS-title">{trans.__('Data Lake')}</h2>
+        <button
+          type="button"
+          className="jp-DLaaS-iconButton"
+          aria-label={trans.__('Refresh Data Lake status')}
+          title={trans.__('Refresh Data Lake status')}
+          disabled={refreshing}
+          aria-busy={refreshing}
+          onClick={() => void refresh()}
+        >
+          <refreshIcon.react tag="span" elementSize="normal" />
+        </button>
+      </header>
+      <p className="jp-DLaaS-version">
+        {trans.__('escape-dlaas version %1', model.frontendVersion)}
+      </p>
+      <VersionMismatchWarning model={model} trans={trans} />
+      <ConnectionMessage model={model} trans={trans} />
+      {model.status?.configuration_error && (
+        <div
+          className="jp-DLaaS-message jp-DLaaS-mod-error"
+          role="alert"
+          aria-label={trans.__('Configuration error')}
+        >
+          <p>
+            {trans.__(
+              'The Data Lake configuration of this JupyterLab is invalid: %1',
+              model.status.configuration_error.message
+            )}
+          </p>
+          <p>{trans.__('Ask your administrator to correct it.')}</p>
+        </div>
+      )}
+      <InstancesSection model={model} trans={trans} />
+      {model.lastChecked !== null && (
+        <p className="jp-DLaaS-lastChecked">
+          {trans.__('Last checked:')}{' '}
+          <time dateTime={model.lastChecked.toISOString()}>
+            {model.lastChecked.toLocaleTimeString()}
+          </time>
+        </p>
+      )}
+    </div>
+  );
+}
+
+function InstancesSection(props: IStatusViewProps): JSX.Element | null {
+  const { model, trans } = props;
+  const headingId = `jp-DLaaS-heading-${React.useId()}`;
+  const status = model.status;
+  // Before any answer, or when a configuration error already says why there is none.
+  if (
+    status === null ||
+    (status.instances.length === 0 && status.configuration_error)
+  ) {
+    return null;
+  }
+  return (
+    <section className="jp-DLaaS-instances" aria-labelledby={headingId}>
+      <h3 id={headingId} className="jp-DLaaS-sectionTitle">
+        {trans.__('Rucio instances')}
+      </h3>
+      {status.instances.length === 0 ? (
+        <p className="jp-DLaaS-message">
+          {trans.__(
+            'No Rucio instance is configured. An administrator adds them with c.DLaaS.instances in the Jupyter server configuration.'
+          )}
+        </p>
+      ) : (
+        <ul
+          className="jp-DLaaS-instanceList"
+          aria-label={trans.__('Rucio instances')}
+        >
+          {status.instances.map(instance => (
+            <InstanceCard
+              key={instance.name}
+              instance={instance}
+              isDefault={instance.name === model.defaultInstanceName}
+              trans={trans}
+            />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function VersionMismatchWarning(props: IStatusViewProps): JSX.Element | null {
+  const { model, trans } = props;
+  if (!model.versionMismatch || model.status === null) {
+    return null;
+  }
+  return (
+    <div
+      className="jp-DLaaS-message jp-DLaaS-mod-warning"
+      role="alert"
+      aria-label={trans.__('Version mismatch')}
+    >
+      <p>
+        {trans.__(
+          'This page runs escape-dlaas %1 but the server extension is version %2.',
+          model.frontendVersion,
+          model.status.version
+        )}
+      </p>
+      <p>
+        {trans.__(
+          'Reinstall escape-dlaas, restart JupyterLab, then reload this page.'
+        )}
+      </p>
+    </div>
+  );
+}
+
+function ConnectionMessage(props: IStatusViewProps): JSX.Element | null {
+  const { model, trans } = props;
+  switch (model.connectionState) {
+    case 'loading':
+      return (
+        <p className="jp-DLaaS-message" role="status">
+          {trans.__('Checking the Data Lake…')}
+        </p>
+      );
+    case 'server-missing':
+      return (
+        <div
+          className="jp-DLaaS-message jp-DLaaS-mod-error"
+          role="alert"
+          aria-label={trans.__('Server extension missing')}
+        >
+          <p>
+            {trans.__(
+              'The escape-dlaas server extension is not installed or not enabled.'
+            )}
+          </p>
+          <p>
+            {trans.__(
+              'The Data Lake needs it on the Jupyter server. Ask your administrator to install escape-dlaas in the environment running JupyterLab and restart it; "jupyter server extension list" should show escape_dlaas as enabled.'
+            )}
+          </p>
+        </div>
+      );
+    case 'error':
+      return (
+        <div
+          className="jp-DLaaS-message jp-DLaaS-mod-error"
+          role="alert"
+          aria-label={trans.__('Status check failed')}
+        >
+          <p>
+            {trans.__('Could not get the Data Lake status: %1', model.problem)}
+          </p>
+          {model.status !== null && (
+            <p>{trans.__('The information below may be out of date.')}</p>
+          )}
+        </div>
+      );
+    case 'ready':
+      return null;
+  }
+}

@@ -425,7 +425,9 @@ class InstanceService:
                     "type": str(m.get("did_type") or "").upper() or None,
                     # Rucio leaves a collection's size empty; the replicas listing just counted it.
                     "bytes": m.get("bytes") if m.get("bytes") is not None else (state.bytes_total if state else None),
-                    "length": m.get("length") if m.get("length") is not None else (state.files_total if state else None),
+                    "length": m.get("length")
+                    if m.get("length") is not None
+                    else (state.files_total if state else None),
                     "metadata": _user_metadata(m),
                     "availability": state.to_json() if state else None,
                 }
@@ -710,7 +712,10 @@ class InstanceService:
             lambda c: c.delete_replication_rule(rule_id, purge_replicas=False), what=f"cancel rule {rule_id}"
         )
         self._forget_availability()
-        return {"deleted": rule_id}
+        # Rucio deletes softly: the rule expires within its grace period (at most an hour),
+        # then its cleaner removes it. Say when, so the panel can show it.
+        rule = await self.rucio(lambda c: c.get_replication_rule(rule_id), what=f"read rule {rule_id}")
+        return {"deleted": rule_id, "removal_at": summarise_rule(rule, ()).expires_at}
 
     # -- pickers ----------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -242,12 +243,15 @@ async def test_extend_and_cancel_own_rule_not_others(jp_fetch, lake_info):
     code, body = await call(jp_fetch, "rules", rule_id, method="PUT", body={"lifetime_days": 365})
     assert code == 400
     assert body["field"] == "lifetime_days"
-    code, _gone = await call(jp_fetch, "rules", rule_id, method="DELETE")
-    assert code == 200
+    code, cancelled = await call(jp_fetch, "rules", rule_id, method="DELETE")
+    assert code == 200, cancelled
+    # Rucio deletes softly: the rule now expires within its grace period (an hour at most)
+    removal = datetime.fromisoformat(cancelled["removal_at"]).replace(tzinfo=timezone.utc)
+    assert removal <= datetime.now(timezone.utc) + timedelta(hours=1, minutes=1)
+    assert cancelled["removal_at"] < extended["rule"]["expires_at"]
     code, mine = await call(jp_fetch, "rules")
-    assert rule_id not in [r["id"] for r in mine["rules"]]
-    code, body = await call(jp_fetch, "rules", rule_id, method="DELETE")
-    assert code == 404
+    (listed,) = [r for r in mine["rules"] if r["id"] == rule_id]
+    assert listed["expires_at"] == cancelled["removal_at"]
     # the seed's archive rule belongs to root: alice may not cancel it
     code, details = await call(jp_fetch, "did", params={"did": lake_info.scenarios.quick_rule.did})
     foreign = next(r for r in details["rules"] if r["account"] != lake_info.user().account)

@@ -9,10 +9,30 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Dict, Float, Instance, Int, List, Type, Unicode, default
 
 from . import __version__
+from .auth import RedactingFilter
 from .config import parse_instances
 from .errors import ConfigurationError
 from .handlers import route_table
 from .service import DataLakeService
+
+
+def install_redaction(server_log: logging.Logger | None) -> None:
+    """A safety net: redact token-shaped text from every record the server's handlers write.
+
+    Our code never logs a token on purpose; libraries (rucio-clients, requests, urllib3)
+    might put one in an error text. A filter on a handler sees records of every logger
+    that reaches it, so both the root's and the server log's handlers get one.
+    """
+    handlers = list(logging.getLogger().handlers)
+    if server_log is not None:
+        handlers += server_log.handlers
+    for handler in handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+    for name in ("escape_dlaas", "rucio", "requests", "urllib3"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
 
 
 class DLaaS(ExtensionApp):
@@ -62,6 +82,7 @@ class DLaaS(ExtensionApp):
     def initialize_settings(self) -> None:
         # rucio-clients logs request headers at DEBUG; keep it above that whatever the server's level.
         logging.getLogger("rucio").setLevel(max(logging.INFO, logging.getLogger("rucio").level))
+        install_redaction(self.serverapp.log if self.serverapp else None)
         try:
             instances, default_name = parse_instances(self.instances, self.default_instance)
         except ConfigurationError as error:

@@ -762,6 +762,8 @@ class DataLakeService:
         self.config_error = config_error
 
     def close(self) -> None:
+        for instance in self.instances.values():
+            instance.tokens.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     def instance(self, name: str | None) -> InstanceService:

@@ -193,6 +193,23 @@ class AvailabilityHandler(BaseHandler):
         self.reply({"items": await service.availability(dids, self.service.availability_max_age)})
 
 
+class DownloadsHandler(BaseHandler):
+    """Download mode: fetch a DID into the server's cache (sites without notebook-local storage)."""
+
+    @api
+    async def get(self, instance: str) -> None:
+        did = self.arg("did")
+        progress = self.instance(instance).download_progress(parse_did(did) if did else None)
+        if did and not progress:
+            raise NotFound(f"no download of {did} was started", reason="no_download")
+        self.reply({"downloads": progress})
+
+    @api
+    async def post(self, instance: str) -> None:
+        result = await self.instance(instance).start_download(parse_did(self.body().get("did")))
+        self.reply(result, status=202 if result["started"] else 200)
+
+
 class RulesHandler(BaseHandler):
     @api
     async def get(self, instance: str) -> None:
@@ -251,6 +268,7 @@ def route_table() -> list[tuple[str, type[BaseHandler]]]:
         (instance + r"/did/files", DidFilesHandler),
         (instance + r"/did/paths", DidPathsHandler),
         (instance + r"/availability", AvailabilityHandler),
+        (instance + r"/downloads", DownloadsHandler),
         (instance + r"/rules", RulesHandler),
         (instance + r"/rules/(?P<rule_id>[^/]+)", RuleHandler),
         (instance + r"/rses", RsesHandler),

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote_plus
 
@@ -138,6 +140,49 @@ def _http_get() -> Any:
     from rucio.common.constants import HTTPMethod
 
     return HTTPMethod.GET
+
+
+_CONFIG_LOCK = threading.Lock()
+
+
+def ensure_client_config(private_dir: Path) -> None:
+    """Give rucio-clients an (empty) configuration file when the site has none.
+
+    Parts of rucio-clients (the download client, the storage protocols) read rucio.cfg
+    and fail outright when no file exists, although every value they need has a default
+    or comes from us. An empty file in a private directory satisfies them; a site's own
+    rucio.cfg, when there is one, is left in charge.
+    """
+    from rucio.common import config as rucio_config
+
+    with _CONFIG_LOCK:
+        try:
+            rucio_config.get_config()
+            return
+        except rucio_exc.ConfigNotFound:
+            pass
+        private_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = private_dir / "rucio.cfg"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(
+                    "# Written by escape-dlaas: the site has no rucio.cfg; all values come from c.DLaaS.\n[common]\n[client]\n[download]\n"
+                )
+        os.environ["RUCIO_CONFIG"] = str(path)
+        rucio_config.clean_cached_config()
+
+
+def prime_rse_info(client: TokenClient, rse_names: Iterable[str]) -> None:
+    """Put the RSEs' protocol settings into rucio-clients' cache, fetched with our client.
+
+    The storage layer (``rsemanager``) otherwise builds a client of its own from rucio.cfg
+    and its token file, which a server extension must not depend on.
+    """
+    from rucio.rse import rsemanager
+
+    for name in rse_names:
+        rsemanager.RSE_REGION.set(f"rse_info_{name}:{client.vo}", client.get_rse(name))
 
 
 class RucioGateway:

@@ -33,6 +33,7 @@ from .availability import (
     summarise_rule,
 )
 from .config import InstanceConfig
+from .downloads import DownloadManager, embargo_refusal
 from .errors import (
     ConfigurationError,
     Conflict,
@@ -46,7 +47,15 @@ from .errors import (
     ServiceUnavailable,
 )
 from .filters import Filter, check_name_pattern, to_rucio_filters
-from .rucio_gateway import RucioGateway, RucioUnauthorized, TokenClient, first_n
+from .rucio_gateway import (
+    RucioGateway,
+    RucioUnauthorized,
+    TokenClient,
+    ensure_client_config,
+    first_n,
+    prime_rse_info,
+    translate_rucio_error,
+)
 
 T = TypeVar("T")
 
@@ -162,6 +171,7 @@ class InstanceService:
         self.gateway = RucioGateway(config)
         self.tokens = TokenManager(config, executor)
         self.cache = _TTLCache()
+        self.downloads = DownloadManager(config.download_cache) if config.download_cache else None
         self._rule_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     # -- plumbing ---------------------------------------------------------------------
@@ -610,7 +620,15 @@ class InstanceService:
 
     async def local_paths(self, did: DID) -> dict[str, Any]:
         if self.config.notebook_local is None:
-            raise Refused("this site has no notebook-local storage", reason="no_notebook_storage")
+            job = self.downloads.job(str(did)) if self.downloads else None
+            if job is None:
+                raise Refused(
+                    f"this site has no notebook-local storage; download {did} first",
+                    reason="no_notebook_storage",
+                )
+            paths = job.local_paths()
+            missing = sorted(set(job.file_dids.values()) - set(paths))
+            return {"did": str(did), "paths": paths, "missing": missing, "directory": str(job.directory)}
         files = await self.rucio(lambda c: list(c.list_files(did.scope, did.name)), what=f"list the files of {did}")
         replicas = await self._file_replicas(files, did) if files else []
         paths = {}
@@ -625,6 +643,64 @@ class InstanceService:
                 missing.append(key)
         common = _common_dir(list(paths.values()))
         return {"did": str(did), "paths": paths, "missing": sorted(missing), "directory": common}
+
+    # -- download mode ----------------------------------------------------------------
+
+    async def start_download(self, did: DID) -> dict[str, Any]:
+        """Fetch a DID's files into the cache with rucio-clients' DownloadClient, in the background."""
+        if self.downloads is None:
+            raise Refused(
+                "this site has no download cache (download_cache is not configured); use make available instead",
+                reason="no_download_cache",
+            )
+        downloads = self.downloads
+        existing = downloads.job(str(did))
+        if existing is not None and existing.state != "FAILED":
+            return {"download": existing.progress(), "started": False}
+        meta = await self.rucio(lambda c: c.get_metadata(did.scope, did.name, plugin="ALL"), what=f"read {did}")
+        refusal = embargo_refusal(str(did), meta)
+        if refusal is not None:
+            raise refusal
+        files = await self.rucio(lambda c: list(c.list_files(did.scope, did.name)), what=f"list the files of {did}")
+        is_file = str(meta.get("did_type", "")).upper() == "FILE"
+        # Where DownloadClient puts files under its base dir: <scope>/<file> for a file DID,
+        # <collection name>/<file> for a collection.
+        folder = did.scope if is_file else did.name.lstrip("/").split("/")[-1]
+        expected = {
+            f"{folder}/{f['name'].split('/')[-1]}": (f"{f['scope']}:{f['name']}", int(f.get("bytes") or 0))
+            for f in files
+        }
+        replicas = await self._file_replicas(files, did) if files else []
+        source_rses = sorted(
+            {rse for r in replicas for rse, state in (r.get("states") or {}).items() if state == "AVAILABLE"}
+        )
+        credentials = await self.tokens.rucio_credentials()
+        token = credentials.token
+        if credentials.auth_type == "userpass":
+            token = await self._userpass_token(credentials)
+
+        def download(base_dir: Path) -> None:
+            from rucio.client.downloadclient import DownloadClient
+
+            ensure_client_config(downloads.cache_dir / ".rucio-client")
+            client = TokenClient(self.config)
+            client.set_credentials(token, credentials.account)
+            prime_rse_info(client, source_rses)
+            downloader = DownloadClient(client=client, logger=self.log, tracing=False)
+            downloader.auth_token = None  # never hand the Rucio token to a storage endpoint
+            try:
+                downloader.download_dids([{"did": str(did), "base_dir": str(base_dir)}], num_threads=2)
+            except Exception as error:
+                raise translate_rucio_error(error, f"download {did}", token) from None
+
+        job, started = downloads.start(str(did), did.scope, expected, download)
+        return {"download": job.progress(), "started": started}
+
+    def download_progress(self, did: DID | None) -> list[dict[str, Any]]:
+        if self.downloads is None:
+            return []
+        jobs = self.downloads.jobs() if did is None else [j for j in [self.downloads.job(str(did))] if j]
+        return [j.progress() for j in jobs]
 
     # -- rules ------------------------------------------------------------------------
 
@@ -764,6 +840,8 @@ class DataLakeService:
     def close(self) -> None:
         for instance in self.instances.values():
             instance.tokens.close()
+            if instance.downloads is not None:
+                instance.downloads.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     def instance(self, name: str | None) -> InstanceService:

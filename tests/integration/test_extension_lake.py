@@ -277,3 +277,28 @@ async def test_doi_is_shown_in_metadata(jp_fetch, lake_info):
     code, details = await call(jp_fetch, "did", params={"did": did})
     assert code == 200
     assert details["metadata"]["doi"].startswith("10.")
+
+
+async def test_bulk_availability_costs_the_same_few_rucio_requests_for_1_or_many_dids(jp_fetch, monkeypatch):
+    from escape_dlaas.rucio_gateway import TokenClient
+
+    code, found = await call(jp_fetch, "search", params={"q": "*", "type": "collection", "page_size": 1000})
+    dids = [i["did"] for i in found["items"]]
+    assert len(dids) >= 20
+    sent: list[str] = []
+    original = TokenClient._send_request
+
+    def counting(self, url, *args, **kwargs):
+        sent.append(url)
+        return original(self, url, *args, **kwargs)
+
+    monkeypatch.setattr(TokenClient, "_send_request", counting)
+    counts = []
+    for batch in (dids[:1], dids[:5], dids):
+        sent.clear()
+        code, body = await call(jp_fetch, "availability", method="POST", body={"dids": batch})
+        assert code == 200, body
+        assert [i["did"] for i in body["items"]] == batch
+        counts.append(len(sent))
+    assert counts[0] == counts[1] == counts[2], counts
+    assert counts[0] <= 4, counts

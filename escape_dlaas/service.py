@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
@@ -714,10 +715,19 @@ class InstanceService:
         lock = self._rule_locks.setdefault((str(did), expression), asyncio.Lock())
         async with lock:
             account = await self.account()
+            lifetime = int(days * SECONDS_PER_DAY)
             existing = await self._find_rule(did, account, expression)
             if existing is not None:
+                if _expires_before(existing, lifetime):
+                    # Asked again for longer (or after a cancel, which Rucio applies softly):
+                    # the one rule is extended instead of a second one being refused as a duplicate.
+                    rule_id = existing.id
+                    await self.rucio(
+                        lambda c: c.update_replication_rule(rule_id, {"lifetime": lifetime}),
+                        what=f"extend the rule on {did}",
+                    )
+                    existing = await self._find_rule(did, account, expression) or existing
                 return {"rule": existing.to_json(), "created": False}
-            lifetime = int(days * SECONDS_PER_DAY)
             try:
                 await self.rucio(
                     lambda c: c.add_replication_rule(
@@ -889,6 +899,16 @@ class DataLakeService:
                 for i, answer in zip(self.instances.values(), answers, strict=True)
             ],
         }
+
+
+def _expires_before(rule: RuleSummary, lifetime_seconds: int) -> bool:
+    """Whether the rule ends sooner than a new one of this lifetime would."""
+    if rule.expires_at is None:
+        return False
+    expires = datetime.fromisoformat(rule.expires_at)
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=timezone.utc)  # Rucio speaks UTC without saying so
+    return expires < datetime.now(timezone.utc) + timedelta(seconds=lifetime_seconds - 60)
 
 
 def _row_name(row: Any) -> str:

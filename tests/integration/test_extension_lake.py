@@ -252,6 +252,12 @@ async def test_extend_and_cancel_own_rule_not_others(jp_fetch, lake_info):
     code, mine = await call(jp_fetch, "rules")
     (listed,) = [r for r in mine["rules"] if r["id"] == rule_id]
     assert listed["expires_at"] == cancelled["removal_at"]
+    # changing one's mind within the grace period brings the same rule back, for the new lifetime
+    code, again = await call(jp_fetch, "rules", method="POST", body={"did": did, "target": "CHEAP", "lifetime_days": 2})
+    assert code == 200, again
+    assert again["created"] is False
+    assert again["rule"]["id"] == rule_id
+    assert again["rule"]["expires_at"] > cancelled["removal_at"]
     # the seed's archive rule belongs to root: alice may not cancel it
     code, details = await call(jp_fetch, "did", params={"did": lake_info.scenarios.quick_rule.did})
     foreign = next(r for r in details["rules"] if r["account"] != lake_info.user().account)

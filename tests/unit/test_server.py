@@ -140,7 +140,9 @@ def concrete_paths():
 async def test_every_endpoint_requires_authentication(http_server_client, jp_base_url, path, method):
     body = "{}" if method in ("POST", "PUT") else None
     with pytest.raises(HTTPClientError) as caught:
-        await http_server_client.fetch(f"{jp_base_url}{path.lstrip('/')}", method=method, body=body, follow_redirects=False)
+        await http_server_client.fetch(
+            f"{jp_base_url}{path.lstrip('/')}", method=method, body=body, follow_redirects=False
+        )
     assert caught.value.code in (302, 401, 403)
 
 

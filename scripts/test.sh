@@ -31,8 +31,8 @@ $PY -m pip install -q -e ".[test]"
 jupyter labextension develop --overwrite . >/dev/null
 
 step "python lint: ruff + mypy"
-ruff check escape_dlaas tests benchmarks
-ruff format --check escape_dlaas tests benchmarks
+ruff check
+ruff format --check
 mypy
 
 step "frontend lint + jest"

@@ -24,6 +24,8 @@ INSTANCE = ("escape-dlaas", "instances", "local-lake")
 @pytest.fixture
 def jp_server_config(lake_info, tmp_path):
     config = json.loads(Path(lake_info.jupyter_config).read_text())["DLaaS"]
+    # a QoS class no storage of this lake offers, to see the refusal explained
+    config["instances"][0]["qos_classes"]["TAPE"] = "QOS=TAPE"
     return {
         "ServerApp": {"jpserver_extensions": {"escape_dlaas": True}, "allow_root": True, "root_dir": str(tmp_path)},
         "DLaaS": config,
@@ -308,3 +310,11 @@ async def test_bulk_availability_costs_the_same_few_rucio_requests_for_1_or_many
         counts.append(len(sent))
     assert counts[0] == counts[1] == counts[2], counts
     assert counts[0] <= 4, counts
+
+
+async def test_qos_class_without_storage_is_explained(jp_fetch, lake_info):
+    did = lake_info.scenarios.metadata_search.expected[0]
+    code, body = await call(jp_fetch, "rules", method="POST", body={"did": did, "target": "TAPE"})
+    assert code == 422, body
+    assert body["reason"] == "no_matching_rse"
+    assert "no storage" in body["message"]

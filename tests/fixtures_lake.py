@@ -51,6 +51,18 @@ def _lake_processes(lake: Lake) -> list[int]:
     return sorted(alive)
 
 
+def _logs_with_tokens(lake: Lake) -> list[str]:
+    """The lake's process logs (Rucio, issuer, daemons, ...) that contain a signed JWT."""
+    from tests.conftest import JWT_RE
+
+    logs = lake.paths.root / "logs"
+    found = []
+    for path in sorted(logs.glob("*")) if logs.is_dir() else []:
+        if path.is_file() and JWT_RE.search(path.read_text(errors="replace")):
+            found.append(path.name)
+    return found
+
+
 @pytest.fixture(scope="session")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
     reuse = os.environ.get(ENV_REUSE)
@@ -72,6 +84,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
         lake.up(timeout=START_TIMEOUT)
         yield lake
     finally:
+        leaks = _logs_with_tokens(lake)
         if not was_running:
             lake.down()
             left = _lake_processes(lake)
@@ -79,6 +92,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
                 lake.reset()  # also frees PostgreSQL's data kept outside a root-only temp dir
             if left:
                 pytest.fail(f"'lake down' left processes behind: {left}")
+        if leaks:
+            pytest.fail(f"a token was written to the lake's logs: {', '.join(leaks)}")
 
 
 @pytest.fixture(scope="session")

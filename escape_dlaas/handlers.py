@@ -199,7 +199,7 @@ class DownloadsHandler(BaseHandler):
     @api
     async def get(self, instance: str) -> None:
         did = self.arg("did")
-        progress = self.instance(instance).download_progress(parse_did(did) if did else None)
+        progress = await self.instance(instance).download_progress(parse_did(did) if did else None)
         if did and not progress:
             raise NotFound(f"no download of {did} was started", reason="no_download")
         self.reply({"downloads": progress})

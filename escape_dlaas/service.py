@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -612,11 +613,12 @@ class InstanceService:
             prefix = "/" + prefix.strip("/")
             if path != prefix and not path.startswith(prefix + "/"):
                 continue
-            candidate = (local.mount_path / path[len(prefix) :].lstrip("/")).resolve()
-            mount = local.mount_path.resolve()
-            if candidate == mount or mount not in candidate.parents:
-                continue  # never hand out a path outside the mount
-            return str(candidate)
+            # Pure string normalisation: no file system access on the event loop.
+            mount = os.path.normpath(local.mount_path)
+            candidate = os.path.normpath(os.path.join(mount, path[len(prefix) :].lstrip("/")))
+            if not candidate.startswith(mount + os.sep):
+                continue  # never hand out a path outside the mount ('..' in a PFN)
+            return candidate
         return None
 
     async def local_paths(self, did: DID) -> dict[str, Any]:
@@ -627,7 +629,7 @@ class InstanceService:
                     f"this site has no notebook-local storage; download {did} first",
                     reason="no_notebook_storage",
                 )
-            paths = job.local_paths()
+            paths = await self._blocking(job.local_paths, service="the download cache")
             missing = sorted(set(job.file_dids.values()) - set(paths))
             return {"did": str(did), "paths": paths, "missing": missing, "directory": str(job.directory)}
         files = await self.rucio(lambda c: list(c.list_files(did.scope, did.name)), what=f"list the files of {did}")
@@ -697,11 +699,12 @@ class InstanceService:
         job, started = downloads.start(str(did), did.scope, expected, download)
         return {"download": job.progress(), "started": started}
 
-    def download_progress(self, did: DID | None) -> list[dict[str, Any]]:
+    async def download_progress(self, did: DID | None) -> list[dict[str, Any]]:
         if self.downloads is None:
             return []
         jobs = self.downloads.jobs() if did is None else [j for j in [self.downloads.job(str(did))] if j]
-        return [j.progress() for j in jobs]
+        # progress() looks at the files in the cache: file system work, off the event loop
+        return await self._blocking(lambda: [j.progress() for j in jobs], service="the download cache")
 
     # -- rules ------------------------------------------------------------------------
 

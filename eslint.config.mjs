@@ -59,7 +59,14 @@ export default tseslint.config(
     rules: {
       'jupyter/prefer-lazy-imports': [
         'warn',
-        { ignoreImports: ['./components/DataLakePanel', './model'] }
+        {
+          ignoreImports: [
+            './actions',
+            './components/DataLakePanel',
+            './model',
+            './notifications'
+          ]
+        }
       ]
     }
   },

@@ -125,3 +125,20 @@ namespace Private {
     );
   }
 }
+
+/** Any failure as a DataLakeRequestError (bugs included, so they are shown, not lost). */
+export function toRequestError(reason: unknown): DataLakeRequestError {
+  if (reason instanceof DataLakeRequestError) {
+    return reason;
+  }
+  const message =
+    reason instanceof Error
+      ? reason.message
+      : String(reason ?? 'unknown error');
+  return new DataLakeRequestError(message, 0, 'unexpected');
+}
+
+/** Whether the server said the credentials are missing or expired (HTTP 401). */
+export function isUnauthorized(error: unknown): boolean {
+  return error instanceof DataLakeRequestError && error.status === 401;
+}

@@ -26,7 +26,17 @@ export const PANEL_ID = 'escape-dlaas-panel';
 export namespace CommandIDs {
   export const openPanel = 'escape-dlaas:open-panel';
   export const refresh = 'escape-dlaas:refresh';
+  export const search = 'escape-dlaas:search';
+  export const makeAvailable = 'escape-dlaas:make-available';
+  export const showDetails = 'escape-dlaas:show-details';
+  export const openInFileBrowser = 'escape-dlaas:open-in-file-browser';
+  export const copyPaths = 'escape-dlaas:copy-paths';
+  export const insertPaths = 'escape-dlaas:insert-paths';
+  export const openSettings = 'escape-dlaas:open-settings';
 }
+
+/** Key of the extension's entry in the IStateDB (watched DIDs, instance, last search). */
+export const STATE_KEY = 'escape-dlaas:state';
 
 /** What `GET /escape-dlaas/status` says about one configured Rucio instance. */
 export interface IInstanceStatus {
@@ -72,13 +82,17 @@ export interface IErrorResponse {
 
 /** User preferences from the Settings Editor (schema/plugin.json). */
 export interface IDataLakePreferences {
-  /** Seconds between two status checks while the panel is visible. */
+  /** Seconds between two status (and watched-data) checks while the panel is visible. */
   pollInterval: number;
+  /** Seconds between two checks of watched data while something is on its way. */
+  transferPollInterval: number;
+  /** Results asked for per search page. */
+  searchPageSize: number;
   /** Instance to use by default; empty: the administrator's default. */
   defaultInstance: string;
   /** Default lifetime of new replication rules, in days. */
   defaultLifetimeDays: number;
-  /** Default RSE expression for new replication rules; empty: the instance's. */
+  /** Default make-available target: `notebook` or a QoS class; empty: notebook-local. */
   defaultTarget: string;
 }
 
@@ -107,6 +121,8 @@ export interface IDataLakeModel {
   readonly versionMismatch: boolean;
   /** The instance to use by default: the user's preference if configured, else the server's. */
   readonly defaultInstanceName: string | null;
+  /** The instance the panel works with: the user's pick, else the default. */
+  readonly instanceName: string | null;
   readonly preferences: IDataLakePreferences;
   /** Emitted whenever any of the above changes. */
   readonly changed: ISignal<IDataLakeModel, void>;
@@ -119,3 +135,201 @@ export const IDataLakeModel = new Token<IDataLakeModel>(
   'escape-dlaas:IDataLakeModel',
   'The Data Lake model: status of the configured Rucio instances and user preferences.'
 );
+
+/* ------------------------------------------------------------------------
+ * Data identifiers, availability, rules: the shapes of the instance endpoints.
+ * ---------------------------------------------------------------------- */
+
+/** The `type` filter of a search. */
+export type DidTypeFilter =
+  'all' | 'collection' | 'dataset' | 'container' | 'file';
+
+/** Whether a DID's data can be used at the notebook (Availability.state). */
+export type AvailabilityState =
+  | 'AVAILABLE'
+  | 'PARTIAL'
+  | 'REPLICATING'
+  | 'STUCK'
+  | 'NOT_AVAILABLE'
+  | 'EMPTY'
+  | 'UNKNOWN';
+
+/** Availability of one DID at the notebook-local storage. */
+export interface IAvailability {
+  did: string;
+  state: AvailabilityState;
+  files: { total: number; at_notebook: number; replicating: number };
+  bytes: { total: number; at_notebook: number };
+  /** Rules towards the notebook on this DID. */
+  rule_ids?: string[];
+  /** Rucio's reason, for STUCK (and UNKNOWN). */
+  reason?: string | null;
+}
+
+/** One search result. */
+export interface ISearchItem {
+  did: string;
+  scope: string;
+  name: string;
+  /** FILE, DATASET or CONTAINER (upper case), when known. */
+  type: string | null;
+  bytes: number | null;
+  /** Number of files. */
+  length: number | null;
+  metadata: Record<string, unknown>;
+  availability: IAvailability | null;
+}
+
+/** Body of `GET instances/{i}/search`. */
+export interface ISearchResponse {
+  items: ISearchItem[];
+  next_cursor: string | null;
+  scopes_searched?: string[];
+}
+
+/** One metadata condition; a filter is OR groups of AND-ed conditions. */
+export interface IFilterCondition {
+  key: string;
+  op: FilterOperator;
+  value: string | number | boolean;
+}
+
+/** Comparison operators of the metadata filter. */
+export type FilterOperator = '=' | '!=' | '<' | '<=' | '>' | '>=';
+
+/** What a search asks for. */
+export interface ISearchQuery {
+  /** Name pattern with `*` wildcards, optionally `scope:pattern`. */
+  pattern: string;
+  /** One scope, or '' for all. */
+  scope: string;
+  type: DidTypeFilter;
+  /** Metadata filter: OR groups of AND-ed conditions ([] for none). */
+  filters: IFilterCondition[][];
+}
+
+/** A Rucio replication rule as the server summarises it. */
+export interface IRule {
+  id: string;
+  did: string;
+  account: string;
+  rse_expression: string;
+  /** Rucio's rule state: OK, REPLICATING, STUCK, SUSPENDED, WAITING_APPROVAL, INJECT. */
+  state: string;
+  locks: { ok: number; replicating: number; stuck: number };
+  /** ISO date-time in UTC (Rucio sends no zone), or null for no expiry. */
+  expires_at: string | null;
+  created_at?: string | null;
+  /** Rucio's explanation, for stuck rules. */
+  error: string | null;
+  /** Whether the rule brings data to the notebook-local storage. */
+  towards_notebook: boolean;
+  copies?: number;
+  comment?: string | null;
+}
+
+/** Body of `GET instances/{i}/did`. */
+export interface IDidDetails {
+  did: string;
+  scope: string;
+  name: string;
+  type: string | null;
+  bytes: number | null;
+  length: number | null;
+  metadata: Record<string, unknown>;
+  rules: IRule[];
+  availability: IAvailability;
+  rses?: Record<string, { qos_class: string | null; notebook_local: boolean }>;
+}
+
+/** One replica of a file. */
+export interface IReplica {
+  rse: string;
+  state: string;
+  qos_class: string | null;
+}
+
+/** One file of a DID, with where its replicas are. */
+export interface IDidFile {
+  did: string;
+  scope?: string;
+  name?: string;
+  bytes: number | null;
+  adler32?: string | null;
+  /** AVAILABLE, REPLICATING, STUCK (at the notebook), ELSEWHERE or LOST. */
+  state: string;
+  reason: string | null;
+  replicas: IReplica[];
+  /** Absolute path on the Jupyter server, when the file is at the notebook. */
+  local_path: string | null;
+}
+
+/** Body of `GET instances/{i}/did/files`. */
+export interface IDidFilesResponse {
+  did: string;
+  files: IDidFile[];
+  next_cursor: string | null;
+}
+
+/** Body of `GET instances/{i}/did/paths`. */
+export interface IDidPathsResponse {
+  did: string;
+  /** File DID → absolute local path, for the files at the notebook. */
+  paths: Record<string, string>;
+  /** File DIDs not (yet) at the notebook. */
+  missing: string[];
+  /** The directory holding the files, when some are here. */
+  directory: string | null;
+}
+
+/** Body of `POST instances/{i}/rules` (201 created, 200 existing). */
+export interface IRuleCreated {
+  rule: IRule;
+  created: boolean;
+}
+
+/** A storage element with its QoS class. */
+export interface IRse {
+  name: string;
+  qos_class: string | null;
+  notebook_local: boolean;
+}
+
+/** A make-available target: `notebook` or a QoS class. */
+export interface ITarget {
+  id: string;
+  label: string;
+  rse_expression: string;
+}
+
+/** Body of `GET instances/{i}/rses`. */
+export interface IRsesResponse {
+  rses: IRse[];
+  targets: ITarget[];
+}
+
+/** What the server knows about the credentials in use (never the token). */
+export interface ITokenSummary {
+  authenticated?: boolean;
+  auth_type?: string | null;
+  sub?: string | null;
+  iss?: string | null;
+  aud?: string[] | string | null;
+  scope?: string | null;
+  /** Expiry, seconds since the epoch. */
+  exp?: number | null;
+  /** Seconds left when the server answered. */
+  expires_in?: number | null;
+  /** Where the token was found, e.g. `file:/path` or `env:ACCESS_TOKEN`. */
+  source?: string | null;
+  /** Whether the server exchanged it for a Rucio token. */
+  exchanged?: boolean;
+  username?: string | null;
+}
+
+/** Body of `GET instances/{i}/whoami`. */
+export interface IWhoAmI {
+  instance: string;
+  account: string;
+  token: ITokenSummary;
+}

@@ -8,7 +8,9 @@ Environment:
 - ``ESCAPE_DLAAS_LAKE_DIR``: state directory of a running local lake
   (``escape-dlaas lake up --state-dir DIR``); its
   ``jupyter/jupyter_server_config.json`` is merged in, so the extension talks
-  to that lake.
+  to that lake, and the server's root directory becomes the parent of the
+  lake's notebook-local storage (``DIR/rses``), so that the file browser can
+  show the files made available there.
 
 Never use this configuration outside tests: it disables authentication.
 """
@@ -42,4 +44,14 @@ if lake_dir:
             f"start the lake first (escape-dlaas lake up --state-dir {lake_dir})."
         )
     # The lake writes {"DLaaS": {...}} (and possibly other sections): merge them all.
-    c.merge(Config(json.loads(lake_config_file.read_text())))
+    lake_config = json.loads(lake_config_file.read_text())
+    c.merge(Config(lake_config))
+    # Serve the folder holding the notebook-local storage (not the whole state
+    # directory: it holds tokens and secrets).
+    mounts = [
+        instance["notebook_local"]["mount_path"]
+        for instance in lake_config.get("DLaaS", {}).get("instances", [])
+        if instance.get("notebook_local")
+    ]
+    if mounts:
+        c.ServerApp.root_dir = str(Path(mounts[0]).parent)

@@ -20,6 +20,17 @@ function createModel(
   });
 }
 
+/** The status checks among the requests (whoami and pickers come along while visible). */
+function statusRequests(server: FakeJupyterServer): string[] {
+  return server.requestedPaths.filter(path => path.endsWith('/status'));
+}
+
+function statusTimes(server: FakeJupyterServer): number[] {
+  return server.requestTimes.filter((_, index) =>
+    server.requestedPaths[index].endsWith('/status')
+  );
+}
+
 describe('DataLakeModel', () => {
   let model: DataLakeModel | null = null;
 
@@ -185,32 +196,48 @@ describe('DataLakeModel', () => {
     it('checks once at start-up, then only while the panel is visible', async () => {
       const server = new FakeJupyterServer(() => jsonResponse(makeStatus()));
       model = createModel(server, 10);
+      const statusChecks = () =>
+        server.requestedPaths.filter(path => path.endsWith('/status')).length;
 
       await jest.advanceTimersByTimeAsync(100);
       expect(server.requests).toHaveLength(1);
       expect(model.connectionState).toBe('ready');
 
-      // Panel hidden: standby.
+      // Panel hidden: standby, and nobody to show the identity to.
       await jest.advanceTimersByTimeAsync(60_000);
       expect(server.requests).toHaveLength(1);
 
       // Showing the panel checks at once, then every poll interval.
       model.panelVisible = true;
       await jest.advanceTimersByTimeAsync(100);
-      expect(server.requests).toHaveLength(2);
+      expect(statusChecks()).toBe(2);
       await jest.advanceTimersByTimeAsync(10_000);
-      expect(server.requests).toHaveLength(3);
+      expect(statusChecks()).toBe(3);
       await jest.advanceTimersByTimeAsync(10_000);
-      expect(server.requests).toHaveLength(4);
+      expect(statusChecks()).toBe(4);
 
-      // Hidden again: no more requests.
+      // Hidden again: no more requests of any kind.
       model.panelVisible = false;
+      const requests = server.requests.length;
       await jest.advanceTimersByTimeAsync(60_000);
-      expect(server.requests).toHaveLength(4);
+      expect(server.requests).toHaveLength(requests);
 
-      // Only the status endpoint is ever polled.
-      expect(new Set(server.requestedPaths)).toEqual(
-        new Set(['/user/alice/escape-dlaas/status'])
+      // With each status check while visible comes the identity (one
+      // request), and the pickers are loaded once.
+      const paths = server.requestedPaths.map(path =>
+        path.replace('/user/alice/escape-dlaas/', '')
+      );
+      expect(
+        paths.filter(path => path === 'instances/local-lake/whoami')
+      ).toHaveLength(3);
+      expect(new Set(paths)).toEqual(
+        new Set([
+          'status',
+          'instances/local-lake/whoami',
+          'instances/local-lake/scopes',
+          'instances/local-lake/rses',
+          'instances/local-lake/metadata-keys'
+        ])
       );
     });
 
@@ -218,13 +245,13 @@ describe('DataLakeModel', () => {
       const server = new FakeJupyterServer(() => jsonResponse(makeStatus()));
       model = createModel(server, 10);
       await jest.advanceTimersByTimeAsync(100);
-      expect(server.requests).toHaveLength(1);
+      expect(statusRequests(server)).toHaveLength(1);
 
       const refreshed = model.refresh();
       await jest.advanceTimersByTimeAsync(100);
       await refreshed;
 
-      expect(server.requests).toHaveLength(2);
+      expect(statusRequests(server)).toHaveLength(2);
     });
 
     it('backs off while checks fail, up to the maximum, and resumes its pace on success', async () => {
@@ -239,11 +266,11 @@ describe('DataLakeModel', () => {
       await jest.advanceTimersByTimeAsync(60 * 60 * 1000);
 
       expect(model.connectionState).toBe('error');
-      const gaps = server.requestTimes
+      const gaps = statusTimes(server)
         .slice(1)
-        .map((time, index) => time - server.requestTimes[index]);
+        .map((time, index) => time - statusTimes(server)[index]);
       // Without backoff an hour at 10 s would be 360 checks.
-      expect(server.requests.length).toBeLessThan(30);
+      expect(statusRequests(server).length).toBeLessThan(30);
       // Waits grow after each failure until they reach the maximum...
       const growing = gaps.slice(1, gaps.indexOf(MAX_BACKOFF_MS));
       expect(growing.length).toBeGreaterThan(2);
@@ -260,11 +287,11 @@ describe('DataLakeModel', () => {
 
       // Recovery: the next check succeeds, then one check per interval again.
       server.handler = () => jsonResponse(makeStatus());
-      const failedChecks = server.requests.length;
+      const failedChecks = statusRequests(server).length;
       await jest.advanceTimersByTimeAsync(MAX_BACKOFF_MS + 3 * 10_000);
 
       expect(model.connectionState).toBe('ready');
-      const recoveredTimes = server.requestTimes.slice(failedChecks);
+      const recoveredTimes = statusTimes(server).slice(failedChecks);
       const recoveredGaps = recoveredTimes
         .slice(1)
         .map((time, index) => time - recoveredTimes[index]);
@@ -277,16 +304,16 @@ describe('DataLakeModel', () => {
       model = createModel(server, 10);
       model.panelVisible = true;
       await jest.advanceTimersByTimeAsync(100);
-      expect(server.requests).toHaveLength(1);
+      expect(statusRequests(server)).toHaveLength(1);
 
       model.preferences = { ...model.preferences, pollInterval: 60 };
       // The tick already scheduled keeps its time; the next ones use 60 s.
       await jest.advanceTimersByTimeAsync(10_000);
-      expect(server.requests).toHaveLength(2);
+      expect(statusRequests(server)).toHaveLength(2);
       await jest.advanceTimersByTimeAsync(30_000);
-      expect(server.requests).toHaveLength(2);
+      expect(statusRequests(server)).toHaveLength(2);
       await jest.advanceTimersByTimeAsync(30_000);
-      expect(server.requests).toHaveLength(3);
+      expect(statusRequests(server)).toHaveLength(3);
     });
 
     it('stops polling once disposed', async () => {
@@ -294,13 +321,13 @@ describe('DataLakeModel', () => {
       model = createModel(server, 10);
       model.panelVisible = true;
       await jest.advanceTimersByTimeAsync(100);
-      expect(server.requests).toHaveLength(1);
+      expect(statusRequests(server)).toHaveLength(1);
 
       model.dispose();
       await jest.advanceTimersByTimeAsync(60_000);
 
       expect(model.isDisposed).toBe(true);
-      expect(server.requests).toHaveLength(1);
+      expect(statusRequests(server)).toHaveLength(1);
     });
   });
 });

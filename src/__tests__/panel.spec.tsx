@@ -12,19 +12,21 @@ import {
   makeStatus,
   tornadoNotFound
 } from './fakeServer';
+import { fakeActions } from './testUtils';
 
 describe('DataLakePanel', () => {
   let panel: DataLakePanel | null = null;
   let model: DataLakeModel | null = null;
 
-  /** Attach a panel on a model whose first status check is done. */
+  /** Attach a panel, on its Instances tab, on a model whose first status check is done. */
   async function showPanel(server: FakeJupyterServer): Promise<HTMLElement> {
     model = new DataLakeModel({
       frontendVersion: FRONTEND_VERSION,
       serverSettings: server.settings
     });
     await model.refresh();
-    panel = new DataLakePanel({ model });
+    model.tab = 'instances';
+    panel = new DataLakePanel({ model, actions: fakeActions() });
     Widget.attach(panel, document.body);
     // ReactWidget renders asynchronously.
     await waitFor(() =>
@@ -190,7 +192,7 @@ describe('DataLakePanel', () => {
       frontendVersion: FRONTEND_VERSION,
       serverSettings: server.settings
     });
-    panel = new DataLakePanel({ model });
+    panel = new DataLakePanel({ model, actions: fakeActions() });
     Widget.attach(panel, document.body);
 
     const status = await waitFor(() => within(panel!.node).getByRole('status'));

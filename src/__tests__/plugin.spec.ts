@@ -1,5 +1,6 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { ISettingRegistry, SettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB, StateDB } from '@jupyterlab/statedb';
 import { CommandRegistry } from '@lumino/commands';
 import { JSONExt } from '@lumino/coreutils';
 import { Widget } from '@lumino/widgets';
@@ -10,7 +11,8 @@ import {
   CommandIDs,
   IDataLakePreferences,
   PANEL_ID,
-  PLUGIN_ID
+  PLUGIN_ID,
+  STATE_KEY
 } from '../tokens';
 import { FakeJupyterServer, jsonResponse, makeStatus } from './fakeServer';
 import schema from '../../schema/plugin.json';
@@ -43,12 +45,18 @@ describe('escape-dlaas plugin', () => {
   let app: JupyterFrontEnd;
   let model: DataLakeModel;
 
-  function activate(settingRegistry: ISettingRegistry | null = null): void {
+  function activate(
+    settingRegistry: ISettingRegistry | null = null,
+    stateDB: IStateDB | null = null
+  ): void {
     model = plugin.activate(
       app,
       null,
       null,
       settingRegistry,
+      null,
+      stateDB,
+      null,
       null
     ) as DataLakeModel;
   }
@@ -90,9 +98,7 @@ describe('escape-dlaas plugin', () => {
     expect(app.commands.label(CommandIDs.openPanel)).toBe(
       'Open Data Lake Panel'
     );
-    expect(app.commands.label(CommandIDs.refresh)).toBe(
-      'Refresh Data Lake Status'
-    );
+    expect(app.commands.label(CommandIDs.refresh)).toBe('Refresh Data Lake');
 
     await app.commands.execute(CommandIDs.openPanel);
     expect(shell.activateById).toHaveBeenCalledWith(PANEL_ID);
@@ -131,6 +137,85 @@ describe('escape-dlaas plugin', () => {
     await waitForPreferences(model, { ...expected, defaultLifetimeDays: 14 });
   });
 
+  it('offers search, make available, insert paths, refresh and settings as commands', async () => {
+    activate();
+    for (const [id, label] of [
+      [CommandIDs.search, 'Search the Data Lake'],
+      [CommandIDs.makeAvailable, 'Make Data Available…'],
+      [CommandIDs.insertPaths, 'Insert Data Lake Paths in Notebook'],
+      [CommandIDs.openSettings, 'Data Lake Settings'],
+      [CommandIDs.showDetails, 'Show Data Lake Details']
+    ]) {
+      expect(app.commands.hasCommand(id)).toBe(true);
+      expect(app.commands.label(id)).toBe(label);
+    }
+    expect(app.commands.label(CommandIDs.makeAvailable, { did: 'a:b' })).toBe(
+      'Make a:b Available…'
+    );
+    // No notebook tracker: nothing to insert into.
+    expect(app.commands.isEnabled(CommandIDs.insertPaths)).toBe(false);
+
+    const openSettings = jest.fn();
+    app.commands.addCommand('settingeditor:open', {
+      execute: openSettings,
+      describedBy: { args: { type: 'object', properties: {} } }
+    });
+    await app.commands.execute(CommandIDs.openSettings);
+    expect(openSettings).toHaveBeenCalledWith({ query: 'Data Lake' });
+  });
+
+  it('runs a search given as command arguments', async () => {
+    server.handler = request =>
+      new URL(request.url).pathname.endsWith('/search')
+        ? jsonResponse({ items: [], next_cursor: null })
+        : jsonResponse(makeStatus());
+    activate();
+    await model.refresh();
+    await app.commands.execute(CommandIDs.search, {
+      pattern: 'L2023*',
+      type: 'dataset',
+      filter: 'telescope=lofar,energy>140'
+    });
+    expect(shell.activateById).toHaveBeenCalledWith(PANEL_ID);
+    const search = server.requests.find(request =>
+      new URL(request.url).pathname.endsWith('/search')
+    )!;
+    const query = new URL(search.url).searchParams;
+    expect(query.get('q')).toBe('L2023*');
+    expect(query.get('type')).toBe('dataset');
+    expect(JSON.parse(query.get('filters')!)).toEqual([
+      [
+        { key: 'telescope', op: '=', value: 'lofar' },
+        { key: 'energy', op: '>', value: 140 }
+      ]
+    ]);
+  });
+
+  it('restores the watched DIDs from the state database and saves changes', async () => {
+    const stateDB = new StateDB();
+    await stateDB.save(STATE_KEY, {
+      instance: null,
+      tab: 'watched',
+      watched: {
+        dids: [{ instance: 'local-lake', did: 'lofar:a', addedAt: 1 }]
+      },
+      search: { pattern: 'L2023*' },
+      details: null
+    });
+    activate(null, stateDB);
+    await waitFor(() => model.watch.has('local-lake', 'lofar:a'));
+    expect(model.tab).toBe('watched');
+    expect(model.search.draft.pattern).toBe('L2023*');
+
+    model.watch.watch('local-lake', 'ska:b');
+    await waitFor(async () => {
+      const saved = (await stateDB.fetch(STATE_KEY)) as {
+        watched: { dids: { did: string }[] };
+      };
+      return saved.watched.dids.some(item => item.did === 'ska:b');
+    });
+  });
+
   it('rejects settings outside the schema bounds', async () => {
     const registry = createSettingRegistry();
     const settings = await registry.load(PLUGIN_ID);
@@ -138,6 +223,16 @@ describe('escape-dlaas plugin', () => {
     await expect(settings.set('pollInterval', 1)).rejects.toBeTruthy();
   });
 });
+
+async function waitFor(check: () => boolean | Promise<boolean>): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (await check()) {
+      return;
+    }
+    await new Promise(resolve => setTimeout(resolve, 20));
+  }
+  throw new Error('timed out');
+}
 
 async function waitForPreferences(
   model: DataLakeModel,

@@ -7,10 +7,11 @@ import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import React from 'react';
 
+import { IDataLakeActions } from '../actions';
 import { dataLakeIcon } from '../icons';
 import { DataLakeModel } from '../model';
 import { PANEL_ID, TRANSLATION_DOMAIN } from '../tokens';
-import { StatusView } from './StatusView';
+import { PanelErrorBoundary, PanelView } from './PanelView';
 
 /**
  * The left sidebar panel "Data Lake".
@@ -22,6 +23,7 @@ export class DataLakePanel extends ReactWidget {
   constructor(options: DataLakePanel.IOptions) {
     super();
     this._model = options.model;
+    this._actions = options.actions;
     this._trans = (options.translator ?? nullTranslator).load(
       TRANSLATION_DOMAIN
     );
@@ -37,10 +39,32 @@ export class DataLakePanel extends ReactWidget {
     return this._model;
   }
 
+  /** Focus the name box of the search form (opening the Search tab). */
+  focusSearch(): void {
+    this._model.closeDetails();
+    this._model.tab = 'search';
+    // The form renders on the next animation frame.
+    requestAnimationFrame(() => {
+      this.node
+        .querySelector<HTMLInputElement>(
+          '.jp-DLaaS-searchForm input[type="search"]'
+        )
+        ?.focus();
+    });
+  }
+
   protected render(): JSX.Element {
     return (
       <UseSignal signal={this._model.changed}>
-        {() => <StatusView model={this._model} trans={this._trans} />}
+        {() => (
+          <PanelErrorBoundary trans={this._trans}>
+            <PanelView
+              model={this._model}
+              actions={this._actions}
+              trans={this._trans}
+            />
+          </PanelErrorBoundary>
+        )}
       </UseSignal>
     );
   }
@@ -65,6 +89,7 @@ export class DataLakePanel extends ReactWidget {
     this._model.panelVisible = false;
   }
 
+  private _actions: IDataLakeActions;
   private _model: DataLakeModel;
   private _trans: TranslationBundle;
 }
@@ -72,6 +97,7 @@ export class DataLakePanel extends ReactWidget {
 export namespace DataLakePanel {
   export interface IOptions {
     model: DataLakeModel;
+    actions: IDataLakeActions;
     translator?: ITranslator;
   }
 }

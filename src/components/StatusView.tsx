@@ -1,5 +1,4 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import { refreshIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { IDataLakeModel } from '../tokens';
@@ -11,42 +10,13 @@ export interface IStatusViewProps {
 }
 
 /**
- * Content of the Data Lake panel: extension version, problems, instances.
- *
- * Whatever the model's state, something explains it: a panel is never blank.
+ * Problems worth showing above everything: version mismatch, no answer from
+ * the server extension, an invalid configuration. Nothing when all is well.
  */
-export function StatusView(props: IStatusViewProps): JSX.Element {
+export function ProblemMessages(props: IStatusViewProps): JSX.Element {
   const { model, trans } = props;
-  const [refreshing, setRefreshing] = React.useState(false);
-
-  const refresh = async (): Promise<void> => {
-    setRefreshing(true);
-    try {
-      await model.refresh();
-    } finally {
-      setRefreshing(false);
-    }
-  };
-
   return (
-    <div className="jp-DLaaS-status">
-      <header className="jp-DLaaS-header">
-        <h2 className="jp-DLaaS-title">{trans.__('Data Lake')}</h2>
-        <button
-          type="button"
-          className="jp-DLaaS-iconButton"
-          aria-label={trans.__('Refresh Data Lake status')}
-          title={trans.__('Refresh Data Lake status')}
-          disabled={refreshing}
-          aria-busy={refreshing}
-          onClick={() => void refresh()}
-        >
-          <refreshIcon.react tag="span" elementSize="normal" />
-        </button>
-      </header>
-      <p className="jp-DLaaS-version">
-        {trans.__('escape-dlaas version %1', model.frontendVersion)}
-      </p>
+    <>
       <VersionMismatchWarning model={model} trans={trans} />
       <ConnectionMessage model={model} trans={trans} />
       {model.status?.configuration_error && (
@@ -64,6 +34,18 @@ export function StatusView(props: IStatusViewProps): JSX.Element {
           <p>{trans.__('Ask your administrator to correct it.')}</p>
         </div>
       )}
+    </>
+  );
+}
+
+/** The "Instances" tab: extension version, configured instances, last check. */
+export function StatusView(props: IStatusViewProps): JSX.Element {
+  const { model, trans } = props;
+  return (
+    <div className="jp-DLaaS-status">
+      <p className="jp-DLaaS-version">
+        {trans.__('escape-dlaas version %1', model.frontendVersion)}
+      </p>
       <InstancesSection model={model} trans={trans} />
       {model.lastChecked !== null && (
         <p className="jp-DLaaS-lastChecked">

@@ -1,23 +1,45 @@
-import { expect, galata, test } from '@jupyterlab/galata';
+/**
+ * The Data Lake panel in a real JupyterLab, in Debian's Chromium, against the
+ * real local lake that scripts/ui-tests.sh starts. Every DID and target comes
+ * from the lake's own description ($ESCAPE_DLAAS_LAKE_DIR/lake.json, under
+ * `scenarios`): nothing is hard-coded here.
+ */
+import {
+  expect,
+  galata,
+  IJupyterLabPageFixture,
+  test
+} from '@jupyterlab/galata';
+import { Locator, Page } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
 /** Sidebar tab id of the panel (PANEL_ID in src/tokens.ts). */
-const PANEL_ID = 'escape-dlaas-panel';
+const PANEL_ID = 'escape-dlaas-panel' as galata.SidebarTabId;
+const API = '/escape-dlaas/instances';
 
 /** Version the frontend was built with. */
 const FRONTEND_VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf-8')
 ).version;
 
-interface ILakeInstance {
-  name: string;
-  display_name?: string;
-  rucio_url: string;
+interface ILake {
+  instance: { name: string; display_name?: string; rucio_url: string };
+  demoUser: string;
+  scenarios: {
+    quick_rule: { did: string; bytes: number; files: { name: string }[] };
+    embargo: { did: string; reason: string };
+    quota: { did: string; rse_expression: string; error: string };
+    metadata_search: {
+      did_type: string;
+      filter_string: string;
+      expected: string[];
+    };
+  };
 }
 
-/** The instances the running lake configured, or null without a lake. */
-function lakeInstances(): ILakeInstance[] | null {
+/** The running lake, or null without one (then the lake tests are skipped). */
+function readLake(): ILake | null {
   const lakeDir = process.env.ESCAPE_DLAAS_LAKE_DIR;
   if (!lakeDir) {
     return null;
@@ -28,10 +50,86 @@ function lakeInstances(): ILakeInstance[] | null {
       'utf-8'
     )
   );
-  return config.DLaaS.instances;
+  const info = JSON.parse(
+    fs.readFileSync(path.join(lakeDir, 'lake.json'), 'utf-8')
+  );
+  return {
+    instance: config.DLaaS.instances[0],
+    demoUser: info.demo_user,
+    scenarios: info.scenarios
+  };
 }
 
+const lake = readLake();
+const NEEDS_LAKE =
+  'needs a running lake: set ESCAPE_DLAAS_LAKE_DIR (see ui-tests/README.md)';
+
 test.use({ autoGoto: true });
+
+async function openPanel(page: IJupyterLabPageFixture): Promise<Locator> {
+  await page.sidebar.openTab(PANEL_ID);
+  const panel = page.getByRole('region', { name: 'Data Lake' });
+  await expect(panel).toBeVisible();
+  return panel;
+}
+
+/** Fill the search form and press Enter; resolves when the results are shown. */
+async function search(
+  panel: Locator,
+  query: { pattern?: string; type?: string; filter?: string }
+): Promise<Locator> {
+  await panel.getByRole('tab', { name: 'Search' }).click();
+  await panel
+    .getByRole('searchbox', { name: 'Name pattern' })
+    .fill(query.pattern ?? '');
+  await panel
+    .getByRole('combobox', { name: 'Type' })
+    .selectOption(query.type ?? 'all');
+  const filter = panel.getByRole('textbox', { name: 'Metadata filter' });
+  await filter.fill(query.filter ?? '');
+  await filter.press('Enter');
+  const results = panel.getByRole('list', { name: 'Results' });
+  await expect(results).toBeVisible({ timeout: 30_000 });
+  await expect(panel.getByText('Searching…')).toHaveCount(0, {
+    timeout: 30_000
+  });
+  return results;
+}
+
+function badge(row: Locator): Locator {
+  return row.locator('.jp-DLaaS-availability');
+}
+
+/** Ask for a DID through the make-available dialog (optionally to another target). */
+async function makeAvailable(
+  page: Page,
+  panel: Locator,
+  did: string,
+  target?: string
+): Promise<void> {
+  const results = await search(panel, { pattern: did });
+  const row = results.getByRole('listitem', { name: did, exact: true });
+  await row.getByRole('button', { name: `Make ${did} available` }).click();
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog.getByText(did, { exact: true })).toBeVisible();
+  if (target) {
+    await dialog.getByRole('combobox', { name: 'Target' }).selectOption(target);
+  }
+  await dialog
+    .getByRole('button', { name: 'Make available', exact: true })
+    .click();
+  await expect(dialog).toHaveCount(0);
+}
+
+/** A notification toast showing this text. */
+function toast(page: Page, text: string | RegExp): Locator {
+  return page.locator('.Toastify__toast').filter({ hasText: text });
+}
+
+/** An error notification about a DID. */
+function errorToast(page: Page, did: string): Locator {
+  return page.locator('.Toastify__toast--error').filter({ hasText: did });
+}
 
 test.describe('Data Lake panel', () => {
   test('opens from the command palette and shows the extension version', async ({
@@ -51,41 +149,57 @@ test.describe('Data Lake panel', () => {
     await expect(
       panel.getByRole('heading', { name: 'Data Lake', exact: true })
     ).toBeVisible();
+    await panel.getByRole('tab', { name: 'Instances' }).click();
     await expect(
       panel.getByText(`escape-dlaas version ${FRONTEND_VERSION}`)
     ).toBeVisible();
-    await expect(
-      panel.getByRole('button', { name: 'Refresh Data Lake status' })
-    ).toBeEnabled();
-    expect(await page.sidebar.isTabOpen(PANEL_ID as galata.SidebarTabId)).toBe(
-      true
-    );
+    expect(await page.sidebar.isTabOpen(PANEL_ID)).toBe(true);
   });
 
-  test('is in the View menu', async ({ page }) => {
+  test('is in the View menu, and its commands in the palette', async ({
+    page
+  }) => {
     await page.menu.clickMenuItem('View>Open Data Lake Panel');
-
     await expect(page.getByRole('region', { name: 'Data Lake' })).toBeVisible();
+
+    await page.keyboard.press('Control+Shift+C');
+    const palette = page.locator('#modal-command-palette');
+    await palette.locator('.lm-CommandPalette-input').fill('Data Lake');
+    for (const name of [
+      'Search the Data Lake',
+      'Make Data Available…',
+      'Refresh Data Lake',
+      'Data Lake Settings'
+    ]) {
+      await expect(palette.getByRole('menuitem', { name })).toBeVisible();
+    }
+    await page.keyboard.press('Escape');
   });
 
-  test('shows the live Rucio status of the local lake', async ({ page }) => {
-    const instances = lakeInstances();
-    test.skip(
-      instances === null,
-      'needs a running lake: set ESCAPE_DLAAS_LAKE_DIR (see ui-tests/README.md)'
-    );
-    const lake = instances![0];
-
-    await page.sidebar.openTab(PANEL_ID as galata.SidebarTabId);
-    const panel = page.getByRole('region', { name: 'Data Lake' });
-    const instance = panel.getByRole('listitem', {
-      name: lake.display_name ?? lake.name
+  test('shows who is signed in, on which instance, and for how long', async ({
+    page
+  }) => {
+    test.skip(lake === null, NEEDS_LAKE);
+    const panel = await openPanel(page);
+    const signIn = panel.getByRole('status', { name: 'Sign-in' });
+    await expect(signIn).toContainText(`Signed in as ${lake!.demoUser}`, {
+      timeout: 30_000
     });
-
-    // Showing the panel checks the status at once.
-    await expect(instance).toBeVisible();
+    await expect(signIn.locator('.jp-DLaaS-tokenValidity')).toHaveText(
+      /^token valid for \d+ (min|h)/
+    );
     await expect(
-      instance.getByText(lake.rucio_url, { exact: true })
+      panel.getByText(lake!.instance.display_name ?? lake!.instance.name)
+    ).toBeVisible();
+    await expect(panel.getByRole('alert')).toHaveCount(0);
+
+    // The instance is reachable, its Rucio version shown.
+    await panel.getByRole('tab', { name: 'Instances' }).click();
+    const instance = panel.getByRole('listitem', {
+      name: lake!.instance.display_name ?? lake!.instance.name
+    });
+    await expect(
+      instance.getByText(lake!.instance.rucio_url, { exact: true })
     ).toBeVisible();
     await expect(
       instance.getByText('Reachable', { exact: true })
@@ -93,42 +207,263 @@ test.describe('Data Lake panel', () => {
     await expect(instance.locator('.jp-DLaaS-rucioVersion')).toHaveText(
       /^\d+\.\d+/
     );
-    await expect(instance.locator('.jp-DLaaS-latency')).toHaveText(/^\d+ ms$/);
-    await expect(panel.getByRole('alert')).toHaveCount(0);
+  });
 
-    // A refresh asks the server again and still finds Rucio.
-    const refreshed = page.waitForResponse(
-      response =>
-        response.url().includes('/escape-dlaas/status') &&
-        response.status() === 200
+  test('finds datasets by metadata, with sizes and availability badges', async ({
+    page
+  }) => {
+    test.skip(lake === null, NEEDS_LAKE);
+    const scenario = lake!.scenarios.metadata_search;
+    const panel = await openPanel(page);
+    const results = await search(panel, {
+      type: scenario.did_type,
+      filter: scenario.filter_string
+    });
+
+    const rows = results.getByRole('listitem');
+    await expect(rows).toHaveCount(scenario.expected.length);
+    const found = await rows.evaluateAll(items =>
+      items.map(item => item.getAttribute('aria-label'))
     );
-    await panel
-      .getByRole('button', { name: 'Refresh Data Lake status' })
-      .click();
-    await refreshed;
+    expect([...found].sort()).toEqual([...scenario.expected].sort());
+    for (const did of scenario.expected) {
+      const row = results.getByRole('listitem', { name: did, exact: true });
+      await expect(row.locator('.jp-DLaaS-resultMeta')).toHaveText(
+        / · \d+(\.\d)? kB · \d+ files?$/
+      );
+      await expect(badge(row)).toHaveAttribute('data-state', /^[A-Z_]+$/);
+    }
+
+    // The filter builder shows the same filter as rows.
+    await panel.getByRole('button', { name: 'Filter builder' }).click();
+    const builder = panel.getByRole('group', { name: 'Filter builder' });
+    const conditions = scenario.filter_string.split(',');
+    await expect(builder.locator('.jp-DLaaS-filterRow')).toHaveCount(
+      conditions.length
+    );
     await expect(
-      instance.getByText('Reachable', { exact: true })
+      builder.getByRole('combobox', { name: 'Key, group 1, condition 1' })
+    ).toHaveValue(conditions[0].split(/[=<>!]/)[0]);
+  });
+
+  test('makes a dataset available at the notebook and opens its folder', async ({
+    page
+  }) => {
+    test.skip(lake === null, NEEDS_LAKE);
+    const quick = lake!.scenarios.quick_rule;
+    const panel = await openPanel(page);
+    await expect(panel.getByRole('status', { name: 'Sign-in' })).toBeVisible({
+      timeout: 30_000
+    });
+
+    const results = await search(panel, { pattern: quick.did });
+    const row = results.getByRole('listitem', { name: quick.did, exact: true });
+    const before = await badge(row).getAttribute('data-state');
+    // Record every state the badge goes through.
+    await page.evaluate(did => {
+      const states: string[] = [];
+      (window as unknown as { dlaasStates: string[] }).dlaasStates = states;
+      const node = document.querySelector(
+        `[data-did="${did}"] .jp-DLaaS-availability`
+      )!;
+      states.push(node.getAttribute('data-state')!);
+      new MutationObserver(() =>
+        states.push(node.getAttribute('data-state')!)
+      ).observe(node, {
+        attributes: true,
+        attributeFilter: ['data-state']
+      });
+    }, quick.did);
+
+    await row
+      .getByRole('button', { name: `Make ${quick.did} available` })
+      .click();
+    const dialog = page.locator('.jp-Dialog');
+    await expect(dialog.getByRole('combobox', { name: 'Target' })).toHaveValue(
+      'notebook'
+    );
+    if (before !== 'AVAILABLE') {
+      // How much data will move, from the result.
+      await expect(dialog.getByRole('status')).toHaveText(
+        /^4\.1 kB \(1 file\) will be copied to Notebook-local storage\.$/
+      );
+    }
+    await dialog
+      .getByRole('button', { name: 'Make available', exact: true })
+      .click();
+
+    // The notification turns into success; the badge ends AVAILABLE.
+    const success = toast(page, `${quick.did} is available at the notebook`);
+    await expect(success).toBeVisible({ timeout: 90_000 });
+    await expect(badge(row)).toHaveAttribute('data-state', 'AVAILABLE', {
+      timeout: 30_000
+    });
+    const seen = await page.evaluate(
+      () => (window as unknown as { dlaasStates: string[] }).dlaasStates
+    );
+    test.info().annotations.push({
+      type: 'badge states',
+      description: seen.join(' → ')
+    });
+    expect(seen[seen.length - 1]).toBe('AVAILABLE');
+    if (before !== 'AVAILABLE') {
+      expect(seen[0]).toBe('NOT_AVAILABLE');
+      // Any state in between is on the way: replicating (maybe too fast to see).
+      expect(seen.slice(1, -1).every(state => state === 'REPLICATING')).toBe(
+        true
+      );
+    }
+
+    // "Open in file browser" shows the folder with the file.
+    await success.getByRole('button', { name: 'Open in file browser' }).click();
+    await expect
+      .poll(() => page.filebrowser.getCurrentDirectory(), { timeout: 30_000 })
+      .toMatch(/^notebook-local\//);
+    expect(
+      await page.filebrowser.isFileListedInBrowser(quick.files[0].name)
+    ).toBe(true);
+
+    // The dataset is watched, in "My data".
+    await page.sidebar.openTab(PANEL_ID);
+    await panel.getByRole('tab', { name: /^My data/ }).click();
+    const watched = panel.getByRole('list', { name: 'Watched data' });
+    await expect(
+      badge(watched.getByRole('listitem', { name: quick.did }))
+    ).toHaveAttribute('data-state', 'AVAILABLE');
+  });
+
+  test('explains an embargo with the reason from Rucio', async ({ page }) => {
+    test.skip(lake === null, NEEDS_LAKE);
+    const embargo = lake!.scenarios.embargo;
+    const panel = await openPanel(page);
+    await makeAvailable(page, panel, embargo.did);
+
+    // The server's message, whole: no cut before the reason.
+    const error = errorToast(page, embargo.did);
+    await expect(error).toBeVisible({ timeout: 60_000 });
+    await expect(error).toContainText('Permission denied');
+    await expect(error).toContainText(embargo.reason);
+
+    // The details view keeps the explanation.
+    await error.getByRole('button', { name: 'Show details' }).click();
+    const failure = panel.getByRole('alert', { name: 'Make available failed' });
+    await expect(failure).toContainText(embargo.reason);
+  });
+
+  test('explains a quota refusal with its reason', async ({ page }) => {
+    test.skip(lake === null, NEEDS_LAKE);
+    const quota = lake!.scenarios.quota;
+    const panel = await openPanel(page);
+    // The QoS class whose storage is the quota scenario's RSE (e.g. ESCAPE-CHEAP → CHEAP).
+    await makeAvailable(
+      page,
+      panel,
+      quota.did,
+      quota.rse_expression.replace(/^ESCAPE-/, '')
+    );
+
+    const error = errorToast(page, quota.did);
+    await expect(error).toBeVisible({ timeout: 60_000 });
+    await expect(error).toContainText(/quota is exceeded/i);
+  });
+
+  test('looks the same in the light and the dark theme', async ({ page }) => {
+    test.skip(lake === null, NEEDS_LAKE);
+    const scenario = lake!.scenarios.metadata_search;
+    const panel = await openPanel(page);
+    await expect(panel.getByRole('status', { name: 'Sign-in' })).toBeVisible({
+      timeout: 30_000
+    });
+    await search(panel, {
+      type: scenario.did_type,
+      filter: scenario.filter_string
+    });
+    await expect(
+      panel.getByText(`${scenario.expected.length} results`)
     ).toBeVisible();
 
-    // Latency and check time change at every run: mask them; no hover state.
-    await page.mouse.move(0, 0);
-    const content = panel.locator('.jp-DLaaS-status');
-    const mask = [
-      panel.locator('.jp-DLaaS-latency'),
-      panel.locator('.jp-DLaaS-lastChecked time')
-    ];
+    // The token validity changes at every run: mask it; no hover, no focus
+    // ring, no transition half way.
+    const mask = [panel.locator('.jp-DLaaS-tokenValidity')];
+    const steady = async () => {
+      await page.evaluate(() =>
+        (document.activeElement as HTMLElement | null)?.blur()
+      );
+      await page.mouse.move(900, 600);
+    };
+    await steady();
     // Soft: a light-theme difference must not hide the dark-theme one.
     expect
-      .soft(await content.screenshot({ mask }))
+      .soft(await panel.screenshot({ mask, animations: 'disabled' }))
       .toMatchSnapshot('data-lake-panel.png');
 
-    // The dark theme restyles it through the --jp-* variables alone.
     await page.theme.setDarkTheme();
     await expect(
-      instance.getByText('Reachable', { exact: true })
+      panel.getByText(`${scenario.expected.length} results`)
     ).toBeVisible();
-    expect(await content.screenshot({ mask })).toMatchSnapshot(
-      'data-lake-panel-dark.png'
+    await steady();
+    expect(
+      await panel.screenshot({ mask, animations: 'disabled' })
+    ).toMatchSnapshot('data-lake-panel-dark.png');
+  });
+
+  test('takes the README screenshots', async ({ page }) => {
+    test.skip(lake === null, NEEDS_LAKE);
+    const quick = lake!.scenarios.quick_rule;
+    const instance = lake!.instance.name;
+    // Independent of the other tests: make the quick dataset available through the REST API.
+    const created = await page.request.post(`${API}/${instance}/rules`, {
+      data: { did: quick.did, target: 'notebook', lifetime_days: 7 }
+    });
+    expect([200, 201]).toContain(created.status());
+    await expect
+      .poll(
+        async () => {
+          const answer = await page.request.post(
+            `${API}/${instance}/availability`,
+            {
+              data: { dids: [quick.did] }
+            }
+          );
+          return (await answer.json()).items[0].state;
+        },
+        { timeout: 90_000, intervals: [1000] }
+      )
+      .toBe('AVAILABLE');
+
+    await page.sidebar.setWidth(420);
+    const panel = await openPanel(page);
+    await expect(panel.getByRole('status', { name: 'Sign-in' })).toBeVisible({
+      timeout: 30_000
+    });
+    const scope = quick.did.split(':')[0];
+    const results = await search(panel, {
+      pattern: `${scope}:*`,
+      type: 'dataset'
+    });
+    await expect(
+      badge(results.getByRole('listitem', { name: quick.did }))
+    ).toHaveAttribute('data-state', 'AVAILABLE');
+    await page.evaluate(() =>
+      (document.activeElement as HTMLElement | null)?.blur()
     );
+    await page.mouse.move(900, 600);
+    const out = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
+    fs.mkdirSync(out, { recursive: true });
+    await panel.screenshot({ path: path.join(out, 'search-results.png') });
+
+    await results
+      .getByRole('listitem', { name: quick.did })
+      .getByRole('button', { name: /Show details/ })
+      .click();
+    await expect(panel.getByRole('table', { name: 'Metadata' })).toBeVisible();
+    await expect(
+      panel
+        .getByRole('list', { name: /^Files/ })
+        .getByRole('listitem')
+        .first()
+    ).toBeVisible();
+    await page.mouse.move(900, 600);
+    await panel.screenshot({ path: path.join(out, 'details.png') });
   });
 });

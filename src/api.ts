@@ -1,0 +1,216 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { requestAPI } from './request';
+import {
+  IAvailability,
+  IDidDetails,
+  IDidFilesResponse,
+  IDidPathsResponse,
+  IRsesResponse,
+  IRule,
+  IRuleCreated,
+  ISearchQuery,
+  ISearchResponse,
+  IStatusResponse,
+  IWhoAmI
+} from './tokens';
+
+/** Most DIDs the server takes in one availability request (openapi.yaml). */
+export const MAX_AVAILABILITY_DIDS = 2000;
+
+/**
+ * The escape-dlaas REST API, one method per endpoint (escape_dlaas/openapi.yaml).
+ *
+ * Every method rejects with a `DataLakeRequestError` whose `message` is the
+ * server's explanation for the scientist.
+ */
+export class DataLakeAPI {
+  constructor(serverSettings?: ServerConnection.ISettings) {
+    this.serverSettings = serverSettings ?? ServerConnection.makeSettings();
+  }
+
+  readonly serverSettings: ServerConnection.ISettings;
+
+  /** `GET status`: extension version and reachability of each instance. */
+  status(): Promise<IStatusResponse> {
+    return this._get('status');
+  }
+
+  /** `GET instances/{i}/whoami`: account and what is known of the token. */
+  whoami(instance: string): Promise<IWhoAmI> {
+    return this._get(Private.instancePath(instance, 'whoami'));
+  }
+
+  /** `GET instances/{i}/search`: one page of DIDs matching the query. */
+  search(
+    instance: string,
+    query: ISearchQuery,
+    options: {
+      cursor?: string | null;
+      pageSize?: number;
+      signal?: AbortSignal;
+    } = {}
+  ): Promise<ISearchResponse> {
+    const params: Record<string, string> = { type: query.type };
+    if (query.pattern.trim()) {
+      params.q = query.pattern.trim();
+    }
+    if (query.scope) {
+      params.scope = query.scope;
+    }
+    if (query.filters.length > 0) {
+      params.filters = JSON.stringify(query.filters);
+    }
+    if (options.pageSize) {
+      params.page_size = String(options.pageSize);
+    }
+    if (options.cursor) {
+      params.cursor = options.cursor;
+    }
+    return this._get(Private.instancePath(instance, 'search', params), {
+      signal: options.signal
+    });
+  }
+
+  /** `GET instances/{i}/did`: metadata, rules and availability of one DID. */
+  did(instance: string, did: string): Promise<IDidDetails> {
+    return this._get(Private.instancePath(instance, 'did', { did }));
+  }
+
+  /** `GET instances/{i}/did/files`: a page of the DID's files with their replicas. */
+  didFiles(
+    instance: string,
+    did: string,
+    options: { cursor?: string | null; pageSize?: number } = {}
+  ): Promise<IDidFilesResponse> {
+    const params: Record<string, string> = { did };
+    if (options.pageSize) {
+      params.page_size = String(options.pageSize);
+    }
+    if (options.cursor) {
+      params.cursor = options.cursor;
+    }
+    return this._get(Private.instancePath(instance, 'did/files', params));
+  }
+
+  /** `GET instances/{i}/did/paths`: local paths of the files at the notebook. */
+  didPaths(instance: string, did: string): Promise<IDidPathsResponse> {
+    return this._get(Private.instancePath(instance, 'did/paths', { did }));
+  }
+
+  /**
+   * `POST instances/{i}/availability`: the state of many DIDs in one request.
+   *
+   * @param dids - At most MAX_AVAILABILITY_DIDS DIDs.
+   */
+  async availability(
+    instance: string,
+    dids: string[]
+  ): Promise<IAvailability[]> {
+    const body = await this._send<{ items: IAvailability[] }>(
+      Private.instancePath(instance, 'availability'),
+      'POST',
+      { dids }
+    );
+    return body.items;
+  }
+
+  /** `GET instances/{i}/rules`: the rules of the signed-in account. */
+  async myRules(instance: string): Promise<IRule[]> {
+    const body = await this._get<{ rules: IRule[] }>(
+      Private.instancePath(instance, 'rules')
+    );
+    return body.rules;
+  }
+
+  /** `POST instances/{i}/rules`: make a DID available at a target (idempotent). */
+  createRule(
+    instance: string,
+    request: { did: string; target: string; lifetime_days: number }
+  ): Promise<IRuleCreated> {
+    return this._send(Private.instancePath(instance, 'rules'), 'POST', request);
+  }
+
+  /** `PUT instances/{i}/rules/{id}`: a new lifetime, counted from now. */
+  async extendRule(
+    instance: string,
+    ruleId: string,
+    lifetimeDays: number
+  ): Promise<IRule> {
+    const body = await this._send<{ rule: IRule }>(
+      Private.instancePath(instance, `rules/${encodeURIComponent(ruleId)}`),
+      'PUT',
+      { lifetime_days: lifetimeDays }
+    );
+    return body.rule;
+  }
+
+  /** `DELETE instances/{i}/rules/{id}`: cancel one of the user's rules. */
+  async cancelRule(instance: string, ruleId: string): Promise<void> {
+    await this._send(
+      Private.instancePath(instance, `rules/${encodeURIComponent(ruleId)}`),
+      'DELETE'
+    );
+  }
+
+  /** `GET instances/{i}/rses`: storage elements and make-available targets. */
+  rses(instance: string): Promise<IRsesResponse> {
+    return this._get(Private.instancePath(instance, 'rses'));
+  }
+
+  /** `GET instances/{i}/scopes`. */
+  async scopes(instance: string): Promise<string[]> {
+    const body = await this._get<{ scopes: string[] }>(
+      Private.instancePath(instance, 'scopes')
+    );
+    return body.scopes;
+  }
+
+  /** `GET instances/{i}/metadata-keys`: keys for the filter builder. */
+  async metadataKeys(instance: string): Promise<string[]> {
+    const body = await this._get<{ keys: string[] }>(
+      Private.instancePath(instance, 'metadata-keys')
+    );
+    return body.keys;
+  }
+
+  private _get<T>(endPoint: string, init: RequestInit = {}): Promise<T> {
+    return requestAPI<T>(
+      endPoint,
+      { ...init, method: 'GET' },
+      this.serverSettings
+    );
+  }
+
+  private _send<T>(
+    endPoint: string,
+    method: 'POST' | 'PUT' | 'DELETE',
+    body?: unknown
+  ): Promise<T> {
+    return requestAPI<T>(
+      endPoint,
+      {
+        method,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headers:
+          body === undefined
+            ? undefined
+            : { 'Content-Type': 'application/json' }
+      },
+      this.serverSettings
+    );
+  }
+}
+
+namespace Private {
+  /** `instances/{instance}/{path}?{query}`, every part encoded. */
+  export function instancePath(
+    instance: string,
+    path: string,
+    query?: Record<string, string>
+  ): string {
+    const base = `instances/${encodeURIComponent(instance)}/${path}`;
+    return query ? base + URLExt.objectToQueryString(query) : base;
+  }
+}

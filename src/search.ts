@@ -1,0 +1,336 @@
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { DataLakeAPI } from './api';
+import {
+  FilterError,
+  FilterGroups,
+  formatFilterString,
+  groupsToRows,
+  IFilterRow,
+  inferKeyKinds,
+  isIncompleteRow,
+  KeyKinds,
+  parseFilterString,
+  rowsToGroups
+} from './filters';
+import { DataLakeRequestError, toRequestError } from './request';
+import { DidTypeFilter, ISearchItem, ISearchQuery } from './tokens';
+
+/** The search form as the user is filling it in. */
+export interface ISearchDraft {
+  /** Name pattern, `*` wildcards, optionally `scope:pattern`. */
+  pattern: string;
+  /** One scope, or '' for all scopes. */
+  scope: string;
+  type: DidTypeFilter;
+  /** The metadata filter as Rucio text. */
+  filterText: string;
+  /** The same filter as builder rows: OR groups of AND-ed rows. */
+  filterRows: IFilterRow[][];
+  /** Whether the filter builder is unfolded. */
+  builderOpen: boolean;
+}
+
+export type SearchState =
+  'idle' | 'loading' | 'loading-more' | 'ready' | 'error';
+
+/** An empty builder row. */
+export function emptyRow(): IFilterRow {
+  return { key: '', op: '=', value: '' };
+}
+
+export const EMPTY_DRAFT: Readonly<ISearchDraft> = {
+  pattern: '',
+  scope: '',
+  type: 'all',
+  filterText: '',
+  filterRows: [[emptyRow()]],
+  builderOpen: false
+};
+
+/**
+ * The search: the form being filled in, with the filter builder and the
+ * filter text kept in sync, and the results paged in with the server's cursor.
+ */
+export class SearchModel implements IDisposable {
+  constructor(options: SearchModel.IOptions) {
+    this._api = options.api;
+    this._instance = options.instance;
+    this._pageSize = options.pageSize;
+    this._onError = options.onError;
+    this._onSuccess = options.onSuccess;
+  }
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get draft(): ISearchDraft {
+    return this._draft;
+  }
+
+  /** Why the filter cannot be used as it stands (text or builder), or null. */
+  get filterError(): string | null {
+    return this._filterError;
+  }
+
+  /** The kind of each metadata key, learnt from the results' metadata. */
+  get keyKinds(): KeyKinds {
+    return this._keyKinds;
+  }
+
+  get state(): SearchState {
+    return this._state;
+  }
+
+  /** Error of the last search (server message for the scientist). */
+  get error(): DataLakeRequestError | null {
+    return this._error;
+  }
+
+  get items(): readonly ISearchItem[] {
+    return this._items;
+  }
+
+  /** Whether the server has more results for the current query. */
+  get hasMore(): boolean {
+    return this._nextCursor !== null;
+  }
+
+  /** The query of the results shown, or null before the first search. */
+  get query(): ISearchQuery | null {
+    return this._query;
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  setPattern(pattern: string): void {
+    this._setDraft({ pattern });
+  }
+
+  setScope(scope: string): void {
+    this._setDraft({ scope });
+  }
+
+  setType(type: DidTypeFilter): void {
+    this._setDraft({ type });
+  }
+
+  setBuilderOpen(builderOpen: boolean): void {
+    this._setDraft({ builderOpen });
+  }
+
+  /** The user edited the filter text: the builder follows when the text is valid. */
+  setFilterText(filterText: string): void {
+    try {
+      const groups = parseFilterString(filterText);
+      const filterRows =
+        groups.length > 0 ? groupsToRows(groups) : [[emptyRow()]];
+      this._filterError = null;
+      this._setDraft({ filterText, filterRows });
+    } catch (error) {
+      this._filterError = (error as Error).message;
+      this._setDraft({ filterText });
+    }
+  }
+
+  /** The user edited the builder: the text follows. */
+  setFilterRows(filterRows: IFilterRow[][]): void {
+    const rows = filterRows.length > 0 ? filterRows : [[emptyRow()]];
+    try {
+      const groups = rowsToGroups(rows, this._keyKinds);
+      this._filterError = null;
+      this._setDraft({
+        filterRows: rows,
+        filterText: formatFilterString(groups)
+      });
+    } catch (error) {
+      this._filterError = (error as Error).message;
+      this._setDraft({ filterRows: rows });
+    }
+  }
+
+  /** Replace the whole form (e.g. from a command's arguments or a restored session). */
+  setDraft(draft: Partial<ISearchDraft>): void {
+    this._setDraft(draft);
+    if (draft.filterText !== undefined) {
+      this.setFilterText(draft.filterText);
+    }
+  }
+
+  /** The query the form stands for. @throws {FilterError} when the filter is unusable. */
+  buildQuery(): ISearchQuery {
+    if (this._filterError !== null) {
+      throw new FilterError(this._filterError);
+    }
+    const incomplete = this._draft.filterRows.some(group =>
+      group.some(isIncompleteRow)
+    );
+    if (incomplete) {
+      throw new FilterError(
+        'a metadata condition is half filled in: give it a key and a value, or remove it'
+      );
+    }
+    let filters: FilterGroups;
+    try {
+      filters = rowsToGroups(this._draft.filterRows, this._keyKinds);
+    } catch (error) {
+      throw new FilterError((error as Error).message);
+    }
+    return {
+      pattern: this._draft.pattern.trim(),
+      scope: this._draft.scope,
+      type: this._draft.type,
+      filters
+    };
+  }
+
+  /** Run the search of the form from its first page. */
+  async run(): Promise<void> {
+    const instance = this._instance();
+    if (instance === null) {
+      return;
+    }
+    let query: ISearchQuery;
+    try {
+      query = this.buildQuery();
+    } catch (error) {
+      this._filterError = (error as Error).message;
+      this._changed.emit();
+      return;
+    }
+    const generation = ++this._generation;
+    this._abort?.abort();
+    const abort = (this._abort = new AbortController());
+    this._query = query;
+    this._queryInstance = instance;
+    this._items = [];
+    this._nextCursor = null;
+    this._error = null;
+    this._state = 'loading';
+    this._changed.emit();
+    await this._fetch(instance, query, null, generation, abort.signal);
+  }
+
+  /** Load the next page of the current results, if any; one page at a time. */
+  async loadMore(): Promise<void> {
+    if (
+      this._nextCursor === null ||
+      this._query === null ||
+      this._queryInstance === null ||
+      this._state === 'loading' ||
+      this._state === 'loading-more'
+    ) {
+      return;
+    }
+    const generation = this._generation;
+    this._state = 'loading-more';
+    this._error = null;
+    this._changed.emit();
+    await this._fetch(
+      this._queryInstance,
+      this._query,
+      this._nextCursor,
+      generation,
+      this._abort?.signal
+    );
+  }
+
+  /** Forget the results (another instance was chosen). */
+  clearResults(): void {
+    this._generation++;
+    this._abort?.abort();
+    this._items = [];
+    this._nextCursor = null;
+    this._query = null;
+    this._queryInstance = null;
+    this._error = null;
+    this._state = 'idle';
+    this._changed.emit();
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._abort?.abort();
+    Signal.clearData(this);
+  }
+
+  private async _fetch(
+    instance: string,
+    query: ISearchQuery,
+    cursor: string | null,
+    generation: number,
+    signal?: AbortSignal
+  ): Promise<void> {
+    try {
+      const page = await this._api.search(instance, query, {
+        cursor,
+        pageSize: this._pageSize(),
+        signal
+      });
+      if (generation !== this._generation || this._isDisposed) {
+        return; // a newer search replaced this one
+      }
+      this._items =
+        cursor === null ? page.items : [...this._items, ...page.items];
+      this._nextCursor = page.next_cursor;
+      this._state = 'ready';
+      this._keyKinds = inferKeyKinds(
+        page.items.map(item => item.metadata ?? {}),
+        this._keyKinds
+      );
+      this._onSuccess?.(instance);
+    } catch (reason) {
+      if (generation !== this._generation || this._isDisposed) {
+        return;
+      }
+      const error = toRequestError(reason);
+      this._error = error;
+      this._state = 'error';
+      this._onError?.(instance, error);
+    }
+    this._changed.emit();
+  }
+
+  private _setDraft(change: Partial<ISearchDraft>): void {
+    this._draft = { ...this._draft, ...change };
+    this._changed.emit();
+  }
+
+  private _abort: AbortController | null = null;
+  private _api: DataLakeAPI;
+  private _changed = new Signal<this, void>(this);
+  private _draft: ISearchDraft = { ...EMPTY_DRAFT };
+  private _error: DataLakeRequestError | null = null;
+  private _filterError: string | null = null;
+  private _generation = 0;
+  private _instance: () => string | null;
+  private _isDisposed = false;
+  private _items: ISearchItem[] = [];
+  private _keyKinds: KeyKinds = {};
+  private _nextCursor: string | null = null;
+  private _onError?: (instance: string, error: DataLakeRequestError) => void;
+  private _onSuccess?: (instance: string) => void;
+  private _pageSize: () => number;
+  private _query: ISearchQuery | null = null;
+  private _queryInstance: string | null = null;
+  private _state: SearchState = 'idle';
+}
+
+export namespace SearchModel {
+  export interface IOptions {
+    api: DataLakeAPI;
+    /** The instance to search, or null when none is known yet. */
+    instance: () => string | null;
+    /** Results per page (read at each request). */
+    pageSize: () => number;
+    onError?: (instance: string, error: DataLakeRequestError) => void;
+    onSuccess?: (instance: string) => void;
+  }
+}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 AVAILABLE = "AVAILABLE"
@@ -70,10 +71,18 @@ class RuleSummary:
 
 
 def _iso(value: Any) -> str | None:
+    """ISO 8601 with an explicit UTC offset: Rucio's dates are UTC but say nothing of it."""
     if value is None:
         return None
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.isoformat()
     return str(value)
 
 

@@ -31,7 +31,6 @@ KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # Keys Rucio handles itself, not metadata: filtering on them through metadata would be wrong.
 RESERVED_KEYS = {"name", "scope", "type", "did_type"}
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_SPLIT_RE = re.compile(r"(!=|<=|>=|==|=|<|>)")
 MAX_GROUPS = 16
 MAX_CONDITIONS = 32
 
@@ -126,20 +125,60 @@ def _check_groups(groups: Filter) -> Filter:
     return groups
 
 
+def _split_outside_quotes(text: str, separator: str) -> list[str]:
+    """Split on ``separator`` except inside '...' or "..." (quoted values may hold ',' or ';')."""
+    parts: list[str] = []
+    current: list[str] = []
+    quote = ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == separator:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def _split_condition(text: str) -> list[str]:
+    """Operands and operators of one condition, like ``_SPLIT_RE.split`` but not inside quotes."""
+    parts: list[str] = []
+    current, quote, i = "", "", 0
+    while i < len(text):
+        char = text[i]
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        else:
+            op = next((o for o in OPERATORS if text.startswith(o, i)), None)
+            if op is not None:
+                parts += [current.strip(), op]
+                current, i = "", i + len(op)
+                continue
+        current += char
+        i += 1
+    return [*parts, current.strip()]
+
+
 def parse_filter_string(text: str) -> Filter:
     """Parse ``a=1,b>2;c!=x`` (and ranges ``1<a<5``) into OR groups of conditions."""
     if len(text) > 4000:
         raise _fail("the filter is longer than 4000 characters")
     groups: Filter = []
-    for g, group_text in enumerate(text.split(";"), start=1):
+    for g, group_text in enumerate(_split_outside_quotes(text, ";"), start=1):
         if not group_text.strip():
             if text.strip():
                 raise _fail(f"OR group {g} is empty (two ';' in a row, or one at the end?)")
             continue
         group: list[Condition] = []
-        for c, cond_text in enumerate(group_text.split(","), start=1):
+        for c, cond_text in enumerate(_split_outside_quotes(group_text, ","), start=1):
             where = f"group {g}, condition {c}"
-            parts = [p.strip() for p in _SPLIT_RE.split(cond_text)]
+            parts = _split_condition(cond_text)
             if len(parts) == 3:
                 left, op, right = parts
                 op = "=" if op == "==" else op

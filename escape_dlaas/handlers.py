@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -177,7 +178,22 @@ class DidFilesHandler(BaseHandler):
 class DidPathsHandler(BaseHandler):
     @api
     async def get(self, instance: str) -> None:
-        self.reply(await self.instance(instance).local_paths(parse_did(self.arg("did"))))
+        answer = await self.instance(instance).local_paths(parse_did(self.arg("did")))
+        # For the file browser: the folder relative to Jupyter's root, when it lies inside it.
+        answer["relative_directory"] = relative_to_root(answer.get("directory"), self.settings.get("server_root_dir"))
+        self.reply(answer)
+
+
+def relative_to_root(directory: str | None, root: str | None) -> str | None:
+    if not directory or not root:
+        return None
+    root = os.path.normpath(os.path.expanduser(root))
+    directory = os.path.normpath(directory)
+    if directory == root:
+        return ""
+    if not directory.startswith(root + os.sep):
+        return None
+    return directory[len(root) + 1 :].replace(os.sep, "/")
 
 
 class AvailabilityHandler(BaseHandler):

@@ -272,9 +272,9 @@ def translate_rucio_error(error: Exception, what: str, token: str | None = None)
     if isinstance(error, (rucio_exc.InsufficientAccountLimit, rucio_exc.InsufficientTargetRSEs)) or name in (
         "InsufficientQuota",
     ):
-        reason = "quota_exceeded" if isinstance(error, rucio_exc.InsufficientAccountLimit) else "no_matching_rse"
-        label = "your storage quota is exceeded" if reason == "quota_exceeded" else "not enough storage matches"
-        return Refused(f"Cannot {what}: {label}. Rucio says: {detail}", reason=reason)
+        if isinstance(error, rucio_exc.InsufficientAccountLimit):
+            return Refused(f"Quota exceeded: cannot {what}. Rucio: {detail}", reason="quota_exceeded")
+        return Refused(f"Not enough matching storage to {what}. Rucio: {detail}", reason="no_matching_rse")
     if isinstance(error, (rucio_exc.InvalidRSEExpression, rucio_exc.RSENotFound)):
         return Refused(
             f"Cannot {what}: no storage (RSE) matches the target. Rucio says: {detail}", reason="no_matching_rse"

@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -748,7 +749,7 @@ class InstanceService:
             except Conflict:
                 pass  # created meanwhile by someone else with the same account: use theirs
             except PermissionDenied as denied:
-                raise PermissionDenied(f"{did}: {denied.message}", reason="permission_denied") from None
+                raise PermissionDenied(_refusal_reason_first(did, denied.message), reason="permission_denied") from None
             except NotFound:
                 raise NotFound(f"{did} does not exist in {self.config.label}", reason="did_not_found") from None
             created = await self._find_rule(did, account, expression)
@@ -902,6 +903,16 @@ class DataLakeService:
                 for i, answer in zip(self.instances.values(), answers, strict=True)
             ],
         }
+
+
+_RUCIO_RULE_REFUSAL = re.compile(r"Account \S+ can not add replication rule\.?\s*(?P<why>.*)$", re.DOTALL)
+
+
+def _refusal_reason_first(did: DID, message: str) -> str:
+    """'<did> cannot be made available: <the policy's reason>' from Rucio's longer wording."""
+    found = _RUCIO_RULE_REFUSAL.search(message)
+    why = found.group("why").strip() if found and found.group("why").strip() else message
+    return f"{did} cannot be made available: {why}"
 
 
 def _expires_before(rule: RuleSummary, lifetime_seconds: int) -> bool:

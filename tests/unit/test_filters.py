@@ -39,6 +39,13 @@ def test_values_are_typed_and_quotes_force_strings():
     assert [c.value for c in group] == [12, 1500.0, True, "12", "2023-05-01", "lofar*"]
 
 
+def test_quoted_values_may_hold_separators_and_operators():
+    assert parse_filter_string("target=\"a,b;c\",note='x>=1';k=1") == [
+        [Condition("target", "=", "a,b;c"), Condition("note", "=", "x>=1")],
+        [Condition("k", "=", 1)],
+    ]
+
+
 def test_dates_compare_as_iso_strings():
     assert to_rucio_filters(parse_filter_string("obs_date>=2023-01-01,obs_date<2024-01-01")) == [
         {"obs_date.gte": "2023-01-01", "obs_date.lt": "2024-01-01"}

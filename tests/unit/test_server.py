@@ -164,3 +164,13 @@ async def test_state_changes_need_the_xsrf_token(jp_serverapp, http_server_clien
             )
         assert caught.value.code == 403
         assert b"xsrf" in (caught.value.response.body or b"").lower()
+
+
+def test_relative_directory_for_the_file_browser():
+    from escape_dlaas.handlers import relative_to_root
+
+    assert relative_to_root("/srv/root/data/ska", "/srv/root") == "data/ska"
+    assert relative_to_root("/srv/root", "/srv/root/") == ""
+    assert relative_to_root("/srv/rootless/x", "/srv/root") is None
+    assert relative_to_root("/elsewhere", "/srv/root") is None
+    assert relative_to_root(None, "/srv/root") is None

@@ -79,7 +79,7 @@ export default tseslint.config(
     }
   },
   {
-    files: ['*.js', 'ui-tests/*.js'],
+    files: ['*.js', 'ui-tests/*.js', 'benchmarks/*.js'],
     languageOptions: { globals: globals.node, sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' }
   },

@@ -176,3 +176,40 @@ def did_availability(
     elif at_nb:
         result.state = PARTIAL
     return result
+
+
+def dataset_availability(
+    did: str,
+    replicas: Iterable[Mapping[str, Any]],
+    rules: Iterable[RuleSummary],
+    notebook_rse: str | None,
+) -> Availability:
+    """A dataset's state from its dataset replicas (one row per RSE) and the rules on it.
+
+    Dataset replicas carry counts kept by Rucio's ``abacus-collection-replica`` daemon,
+    so no file needs listing. The account's rules towards the notebook add what is newer
+    than those counts: a rule's lock counters say at once how many files are there.
+    """
+    rows = list(replicas)
+    towards = [r for r in rules if r.towards_notebook]
+    here = next((r for r in rows if r.get("rse") == notebook_rse), None)
+    total = max([int(r.get("length") or 0) for r in rows] + [r.locks_total for r in towards] + [0])
+    bytes_total = max([int(r.get("bytes") or 0) for r in rows] + [0])
+    at_nb = int(here.get("available_length") or 0) if here else 0
+    bytes_nb = int(here.get("available_bytes") or 0) if here else 0
+    replicating = max([r.locks_replicating for r in towards] + [0])
+    at_nb = max([at_nb] + [r.locks_ok for r in towards])
+    complete_rule = any(r.state == "OK" and r.locks_total and r.locks_ok == r.locks_total for r in towards)
+    result = Availability(did, NOT_AVAILABLE, total, at_nb, replicating, bytes_total, bytes_nb, rules=towards)
+    stuck = [r for r in towards if r.state == "STUCK" or r.locks_stuck]
+    if complete_rule or (total and at_nb >= total):
+        result.state = AVAILABLE
+        result.files_at_notebook, result.bytes_at_notebook = total, max(bytes_nb, bytes_total)
+    elif stuck:
+        result.state = STUCK
+        result.reason = next((r.error for r in stuck if r.error), "Rucio reports the transfer as stuck")
+    elif replicating or any(r.state == "REPLICATING" for r in towards):
+        result.state = REPLICATING
+    elif at_nb:
+        result.state = PARTIAL
+    return result

@@ -31,6 +31,7 @@ from .availability import (
     AVAILABLE,
     Availability,
     RuleSummary,
+    dataset_availability,
     did_availability,
     file_state,
     summarise_rule,
@@ -70,6 +71,7 @@ SECONDS_PER_DAY = 86400
 BULK_CHUNK = 500
 MAX_WATCHED_DIDS = 2000
 MAX_SEARCH_ROUNDS = 10
+PING_MAX_AGE = 3.0  # seconds a status answer may be reused
 _SCOPE_RE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
 
@@ -167,9 +169,16 @@ def _days(value: Any, field: str, maximum: float) -> float:
 class InstanceService:
     """Everything the extension does with one Rucio instance."""
 
-    def __init__(self, config: InstanceConfig, executor: ThreadPoolExecutor, log: logging.Logger):
+    def __init__(
+        self,
+        config: InstanceConfig,
+        executor: ThreadPoolExecutor,
+        log: logging.Logger,
+        status_executor: ThreadPoolExecutor | None = None,
+    ):
         self.config = config
         self.executor = executor
+        self.status_executor = status_executor or executor
         self.log = log
         self.gateway = RucioGateway(config)
         self.tokens = TokenManager(config, executor)
@@ -179,11 +188,28 @@ class InstanceService:
 
     # -- plumbing ---------------------------------------------------------------------
 
-    async def _blocking(self, func: Callable[[], T], *, service: str = "Rucio") -> T:
+    async def _blocking(
+        self, func: Callable[[], T], *, service: str = "Rucio", executor: ThreadPoolExecutor | None = None
+    ) -> T:
+        """Run ``func`` on the bounded pool; its timeout starts when a worker takes it up.
+
+        Under load a call may wait for a free worker: that wait is the pool doing its job
+        (bounding what we ask of Rucio), not the service being slow, so it is not timed.
+        """
         loop = asyncio.get_running_loop()
+        started = asyncio.Event()
+
+        def run() -> T:
+            loop.call_soon_threadsafe(started.set)
+            return func()
+
+        future: asyncio.Future[T] = loop.run_in_executor(executor or self.executor, run)
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(started.wait())
+        await asyncio.wait({future, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
         timeout = self.config.timeout_seconds + 5
         try:
-            return await asyncio.wait_for(loop.run_in_executor(self.executor, func), timeout)
+            return await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:
             raise ServiceTimeout(f"{service} did not answer within {timeout:g} s.", service=service) from None
 
@@ -217,17 +243,29 @@ class InstanceService:
     # -- health and identity --------------------------------------------------------
 
     async def ping(self) -> dict[str, Any]:
+        """Whether Rucio answers: on its own small pool, so a busy search pool never delays it."""
+        cached = self.cache.get("ping", PING_MAX_AGE)
+        if cached is not None:
+            return dict(cached)
         started = time.perf_counter()
         try:
-            answer = await self._blocking(self.gateway.ping)
+            answer = await self._blocking(self.gateway.ping, executor=self.status_executor)
         except DLaaSError as error:
-            return {"reachable": False, "rucio_version": None, "latency_ms": None, "error": error.message}
-        return {
-            "reachable": True,
-            "rucio_version": answer.get("version"),
-            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-            "error": None,
-        }
+            result: dict[str, Any] = {
+                "reachable": False,
+                "rucio_version": None,
+                "latency_ms": None,
+                "error": error.message,
+            }
+        else:
+            result = {
+                "reachable": True,
+                "rucio_version": answer.get("version"),
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                "error": None,
+            }
+        self.cache.put("ping", result)
+        return dict(result)
 
     async def account(self) -> str:
         cached = self.cache.get("whoami", 300)
@@ -425,7 +463,7 @@ class InstanceService:
             return []
         dids = [DID(r["scope"], r["name"]) for r in page]
         meta = await self.metadata_bulk(dids)
-        availability = await self.availability_map(dids, meta)
+        availability = await self.availability_map(dids, meta, containers=False)
         items = []
         for did in dids:
             m = meta.get(str(did), {})
@@ -458,47 +496,74 @@ class InstanceService:
         return [summarise_rule(r, expressions) for r in rules]
 
     async def availability_map(
-        self, dids: list[DID], meta: Mapping[str, Mapping[str, Any]] | None = None
+        self,
+        dids: list[DID],
+        meta: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        containers: bool = True,
     ) -> dict[str, Availability]:
-        """The state of many DIDs with a bounded number of Rucio requests.
+        """The state of many DIDs with a bounded number of Rucio requests, whatever their size.
 
-        One bulk metadata call (types), one listing of the account's rules, and one
-        ``list_replicas`` per chunk of DIDs (with parents resolved, so that files can be
-        attributed to the datasets/containers asked about).
+        Types come from one bulk metadata call (unless given); then, concurrently: the
+        account's rules (one listing), dataset replicas for the datasets (one call per
+        chunk: counts, no files), file replicas for the files (one call per chunk), and,
+        only for containers, their files' replicas with parents resolved. A dataset is
+        never expanded into its files. ``containers=False`` leaves containers out (search
+        pages: they are resolved when opened or watched).
         """
         if not dids:
             return {}
         if len(dids) > MAX_WATCHED_DIDS:
             raise InvalidInput(f"at most {MAX_WATCHED_DIDS} DIDs per request", field="dids")
-        wanted = {str(d) for d in dids}
         if meta is None:
             meta = await self.metadata_bulk(dids, plugin="DID_COLUMN")
-        rules = await self.my_rules()
-        notebook_rse = self.config.notebook_local.rse if self.config.notebook_local else None
-        files_of: dict[str, list[dict[str, Any]]] = {d: [] for d in wanted}
-        existing = [d for d in dids if str(d) in meta]
-        for chunk in _chunks(existing, BULK_CHUNK):
-            replicas = await self.rucio(
-                lambda c, ch=chunk: list(  # type: ignore[misc]
+        kind = {str(d): str(meta.get(str(d), {}).get("did_type", "")).upper() for d in dids}
+        files = [d for d in dids if kind[str(d)] == "FILE"]
+        datasets = [d for d in dids if kind[str(d)] == "DATASET"]
+        wanted_containers = [d for d in dids if kind[str(d)] == "CONTAINER"] if containers else []
+
+        async def replicas(chunk: list[DID], parents: bool) -> list[dict[str, Any]]:
+            return await self.rucio(
+                lambda c: list(
                     c.list_replicas(
-                        [d.as_dict() for d in ch], all_states=True, ignore_availability=True, resolve_parents=True
+                        [d.as_dict() for d in chunk], all_states=True, ignore_availability=True, resolve_parents=parents
                     )
                 ),
                 what="list replicas",
             )
-            for f in replicas:
-                key = f"{f['scope']}:{f['name']}"
-                owners = {key} | set(f.get("parents") or [])
-                for owner in owners & wanted:
-                    files_of[owner].append(f)
+
+        async def dataset_replicas(chunk: list[DID]) -> list[dict[str, Any]]:
+            return await self.rucio(
+                lambda c: list(c.list_dataset_replicas_bulk([d.as_dict() for d in chunk])), what="list dataset replicas"
+            )
+
+        calls = [
+            *(replicas(chunk, False) for chunk in _chunks(files, BULK_CHUNK)),
+            *(replicas(chunk, True) for chunk in _chunks(wanted_containers, BULK_CHUNK)),
+            *(dataset_replicas(chunk) for chunk in _chunks(datasets, BULK_CHUNK)),
+        ]
+        rules, *answers = await asyncio.gather(self.my_rules(), *calls)
+        wanted = {str(d) for d in files + wanted_containers}
+        files_of: dict[str, list[dict[str, Any]]] = {d: [] for d in wanted}
+        rows_of: dict[str, list[dict[str, Any]]] = {str(d): [] for d in datasets}
+        for row in (row for answer in answers for row in answer):
+            key = f"{row['scope']}:{row['name']}"
+            if key in rows_of and "rse" in row:
+                rows_of[key].append(row)
+                continue
+            for owner in ({key} | set(row.get("parents") or [])) & wanted:
+                files_of[owner].append(row)
+        notebook_rse = self.config.notebook_local.rse if self.config.notebook_local else None
         out: dict[str, Availability] = {}
         for did in dids:
             key = str(did)
+            on_did = [r for r in rules if f"{r.scope}:{r.name}" == key]
             if key not in meta:
                 out[key] = Availability(key, "UNKNOWN", 0, 0, 0, 0, 0, reason="Rucio does not know this DID")
-                continue
-            on_did = [r for r in rules if f"{r.scope}:{r.name}" == key]
-            out[key] = did_availability(key, files_of[key], on_did, notebook_rse)
+            elif key in rows_of:
+                out[key] = dataset_availability(key, rows_of[key], on_did, notebook_rse)
+            elif key in files_of:
+                out[key] = did_availability(key, files_of[key], on_did, notebook_rse)
         return out
 
     async def availability(self, dids: list[DID], max_age: float) -> list[dict[str, Any]]:
@@ -844,7 +909,10 @@ class DataLakeService:
     ):
         self.log = log or logging.getLogger("escape_dlaas")
         self.executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="escape-dlaas")
-        self.instances = {i.name: InstanceService(i, self.executor, self.log) for i in instances}
+        self.status_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="escape-dlaas-status")
+        self.instances = {
+            i.name: InstanceService(i, self.executor, self.log, status_executor=self.status_executor) for i in instances
+        }
         self.default_instance = default_instance
         self.search_page_size = search_page_size
         self.max_search_page_size = max_search_page_size
@@ -857,6 +925,7 @@ class DataLakeService:
             if instance.downloads is not None:
                 instance.downloads.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.status_executor.shutdown(wait=False, cancel_futures=True)
 
     def instance(self, name: str | None) -> InstanceService:
         if self.config_error is not None:

@@ -564,6 +564,9 @@ class Lake:
                 "--graceful-timeout",
                 "5",
                 "--no-control-socket",
+                # One line per request (no headers, so no token): lets benchmarks count requests.
+                "--access-logfile",
+                str(self.paths.log("rucio-access")),
                 "--name",
                 "escape-lake-rucio",
                 "rucio.web.rest.flaskapi.v1.main:application",

@@ -57,3 +57,36 @@ def test_rules_elsewhere_do_not_count_as_replicating_here():
     other = rule("REPLICATING", 0, 1, expr="QOS=CHEAP")
     assert not other.towards_notebook
     assert did_availability("s:ds", files, [other], NB).state == "NOT_AVAILABLE"
+
+
+def drow(rse, length, available, size=100):
+    return {
+        "scope": "s",
+        "name": "ds",
+        "rse": rse,
+        "length": length,
+        "available_length": available,
+        "bytes": size,
+        "available_bytes": size * available // max(length, 1),
+    }
+
+
+def test_dataset_state_from_dataset_replicas_without_listing_files():
+    from escape_dlaas.availability import dataset_availability
+
+    assert dataset_availability("s:ds", [drow("SAFE", 3, 3), drow(NB, 3, 3)], [], NB).state == "AVAILABLE"
+    partial = dataset_availability("s:ds", [drow("SAFE", 3, 3), drow(NB, 3, 1)], [], NB)
+    assert (partial.state, partial.files_at_notebook, partial.files_total) == ("PARTIAL", 1, 3)
+    assert dataset_availability("s:ds", [drow("SAFE", 3, 3)], [], NB).state == "NOT_AVAILABLE"
+
+
+def test_dataset_rule_locks_are_newer_than_the_counts():
+    from escape_dlaas.availability import dataset_availability
+
+    stale = [drow("SAFE", 3, 3), drow(NB, 3, 0)]
+    copying = dataset_availability("s:ds", stale, [rule("REPLICATING", 1, 2)], NB)
+    assert (copying.state, copying.files_at_notebook, copying.files_replicating) == ("REPLICATING", 1, 2)
+    done = dataset_availability("s:ds", stale, [rule("OK", 3)], NB)
+    assert (done.state, done.files_at_notebook) == ("AVAILABLE", 3)
+    stuck = dataset_availability("s:ds", stale, [rule("STUCK", 2, 0, 1, error="no source")], NB)
+    assert (stuck.state, stuck.reason) == ("STUCK", "no source")

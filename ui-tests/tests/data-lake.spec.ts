@@ -341,7 +341,7 @@ test.describe('Data Lake panel', () => {
     // The server's message, whole: no cut before the reason.
     const error = errorToast(page, embargo.did);
     await expect(error).toBeVisible({ timeout: 60_000 });
-    await expect(error).toContainText('Permission denied');
+    await expect(error).toContainText('cannot be made available');
     await expect(error).toContainText(embargo.reason);
 
     // The details view keeps the explanation.
@@ -364,7 +364,7 @@ test.describe('Data Lake panel', () => {
 
     const error = errorToast(page, quota.did);
     await expect(error).toBeVisible({ timeout: 60_000 });
-    await expect(error).toContainText(/quota is exceeded/i);
+    await expect(error).toContainText(/quota exceeded/i);
   });
 
   test('looks the same in the light and the dark theme', async ({ page }) => {

@@ -35,6 +35,7 @@ def main() -> None:
     alive_file = state_dir / "run" / "daemons.alive"
     localcopy.register()
 
+    from rucio.daemons.abacus import collection_replica
     from rucio.daemons.conveyor import finisher, poller, submitter
     from rucio.daemons.judge import cleaner, evaluator, injector, repairer
     from rucio.daemons.reaper import reaper
@@ -57,6 +58,13 @@ def main() -> None:
         ("judge-repairer", repairer.rule_repairer, {"sleep_time": 30}, repairer.stop),
         ("judge-cleaner", cleaner.rule_cleaner, {"sleep_time": 10}, cleaner.stop),
         ("judge-injector", injector.rule_injector, {"sleep_time": 5}, injector.stop),
+        # Keeps dataset replicas' counts (files and bytes per RSE) current, as in production.
+        (
+            "abacus-collection-replica",
+            collection_replica.collection_replica_update,
+            {"sleep_time": 2},
+            collection_replica.stop,
+        ),
         # Greedy: replicas no rule protects any more (released, expired) are deleted from disk at once.
         (
             "reaper",

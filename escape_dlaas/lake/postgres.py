@@ -277,7 +277,7 @@ class Postgres:
             )
         return pid
 
-    def create_database(self, password: str) -> None:
+    def _database_exists(self, password: str) -> bool:
         out = self._run(
             [
                 str(self.bin_dir / "psql"),
@@ -295,7 +295,10 @@ class Postgres:
             "look up the rucio database",
             env={"PGPASSWORD": password},
         )
-        if out.strip() != "1":
+        return out.strip() == "1"
+
+    def create_database(self, password: str) -> None:
+        if not self._database_exists(password):
             self._run(
                 [str(self.bin_dir / "createdb"), "-h", HOST, "-p", str(self.port), "-U", SUPERUSER, DATABASE],
                 "create the rucio database",
@@ -303,24 +306,7 @@ class Postgres:
             )
 
     def has_rucio_schema(self, password: str) -> bool:
-        out = self._run(
-            [
-                str(self.bin_dir / "psql"),
-                "-h",
-                HOST,
-                "-p",
-                str(self.port),
-                "-U",
-                SUPERUSER,
-                "-d",
-                "postgres",
-                "-tAc",
-                DATABASE_EXISTS,
-            ],
-            "look up the rucio database",
-            env={"PGPASSWORD": password},
-        )
-        if out.strip() != "1":
+        if not self._database_exists(password):
             return False
         out = self._run(
             [

@@ -32,7 +32,7 @@ from .errors import (
     ServiceUnavailable,
 )
 from .filters import Filter, parse_filter_json, parse_filter_string
-from .service import DataLakeService, InstanceService, parse_did
+from .service import DID, DataLakeService, InstanceService, parse_did
 
 NAMESPACE = "escape-dlaas"
 log = logging.getLogger("escape_dlaas")
@@ -114,6 +114,13 @@ class BaseHandler(ExtensionHandlerMixin, APIHandler):
             raise InvalidInput("the request body must be a JSON object", field="body")
         return data
 
+    def dids_from_body(self) -> list[DID]:
+        """The ``{"dids": [...]}`` of a bulk request, parsed, without repeats, in order."""
+        raw = self.body().get("dids")
+        if not isinstance(raw, list):
+            raise InvalidInput('send {"dids": ["scope:name", ...]}', field="dids")
+        return list(dict.fromkeys(parse_did(d, "dids") for d in raw))
+
     def arg(self, name: str) -> str | None:
         value = self.get_query_argument(name, None)
         return value if value not in (None, "") else None
@@ -157,6 +164,7 @@ class SearchHandler(BaseHandler):
             filters=_filters_from(self),
             page_size=self.service.page_size(self.arg("page_size")),
             cursor=self.arg("cursor"),
+            details=self.arg("details") or "full",
         )
         self.reply(result)
 
@@ -202,11 +210,15 @@ class AvailabilityHandler(BaseHandler):
     @api
     async def post(self, instance: str) -> None:
         service = self.instance(instance)
-        raw = self.body().get("dids")
-        if not isinstance(raw, list):
-            raise InvalidInput('send {"dids": ["scope:name", ...]}', field="dids")
-        dids = list(dict.fromkeys(parse_did(d, "dids") for d in raw))
-        self.reply({"items": await service.availability(dids, self.service.availability_max_age)})
+        self.reply({"items": await service.availability(self.dids_from_body(), self.service.availability_max_age)})
+
+
+class DescribeHandler(BaseHandler):
+    """Type, size, metadata and availability of a page of search results (the second step of a search)."""
+
+    @api
+    async def post(self, instance: str) -> None:
+        self.reply({"items": await self.instance(instance).describe(self.dids_from_body())})
 
 
 class DownloadsHandler(BaseHandler):
@@ -280,6 +292,7 @@ def route_table() -> list[tuple[str, type[BaseHandler]]]:
         (r"/status", StatusHandler),
         (instance + r"/whoami", WhoAmIHandler),
         (instance + r"/search", SearchHandler),
+        (instance + r"/describe", DescribeHandler),
         (instance + r"/did", DidHandler),
         (instance + r"/did/files", DidFilesHandler),
         (instance + r"/did/paths", DidPathsHandler),

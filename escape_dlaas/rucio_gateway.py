@@ -109,15 +109,16 @@ class TokenClient(Client):
         return result
 
     def search_dids(
-        self, scope: str, filters: list[dict[str, Any]], did_type: str, limit: int | None
-    ) -> Iterator[dict[str, Any]]:
+        self, scope: str, filters: list[dict[str, Any]], did_type: str, limit: int | None, *, long: bool = False
+    ) -> Iterator[Any]:
         """``list_dids`` with the server-side ``limit`` that rucio-clients does not expose.
 
         The answer is a newline-delimited JSON stream read lazily, so the first rows
-        arrive without waiting for the whole result set.
+        arrive without waiting for the whole result set. Rows are names, or with ``long``
+        dicts that also carry ``did_type``, ``bytes`` and ``length``.
         """
         path = "/".join([self.DIDS_BASEURL, quote_plus(scope), "dids", "search"])
-        payload: dict[str, Any] = {"type": did_type, "filters": filters, "long": False, "recursive": False}
+        payload: dict[str, Any] = {"type": did_type, "filters": filters, "long": long, "recursive": False}
         if limit is not None:
             payload["limit"] = limit
         url = build_url(self.host, path=path, params=payload)

@@ -71,7 +71,9 @@ SECONDS_PER_DAY = 86400
 BULK_CHUNK = 500
 MAX_WATCHED_DIDS = 2000
 MAX_SEARCH_ROUNDS = 10
-PING_MAX_AGE = 3.0  # seconds a status answer may be reused
+MAX_DESCRIBED_DIDS = 1000
+SEARCH_DETAILS = ("full", "names")
+PING_MAX_AGE = 3.0  # seconds after which the status answer is checked again (in the background)
 _SCOPE_RE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
 
@@ -185,6 +187,18 @@ class InstanceService:
         self.cache = _TTLCache()
         self.downloads = DownloadManager(config.download_cache) if config.download_cache else None
         self._rule_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._first_use_lock = asyncio.Lock()
+        self._token_known_to_rucio: bytes | None = None
+        self._ping_answer: dict[str, Any] | None = None
+        self._ping_checked = 0.0
+        self._ping_check: asyncio.Future[None] | None = None
+
+    def close(self) -> None:
+        self.tokens.close()
+        if self._ping_check is not None:
+            self._ping_check.cancel()
+        if self.downloads is not None:
+            self.downloads.close()
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -222,7 +236,7 @@ class InstanceService:
                 token = await self._userpass_token(credentials)
             call = functools.partial(self.gateway.call, token, credentials.account, operation, what=what)
             try:
-                return await self._blocking(call)
+                return await self._first_use_alone(token, call)
             except RucioUnauthorized as refused:
                 self.tokens.invalidate()
                 self.cache.drop(lambda key: key == "userpass_token")
@@ -231,6 +245,32 @@ class InstanceService:
                         f"Rucio did not accept your credentials ({refused}). Sign in again, then retry.",
                     ) from None
         raise AssertionError("unreachable")
+
+    async def _first_use_alone(self, token: str | None, call: Callable[[], T]) -> T:
+        """Run ``call``; the first call with a new token runs alone, the others wait for it.
+
+        Rucio records a bearer token in its database the first time it sees it; two
+        requests bringing the same new token at once race on that insert and one of
+        them is refused with a 401 (seen as ``TOKENS_PK`` violations in PostgreSQL's
+        log when 20 searches start together). Once Rucio has accepted the token, calls
+        run concurrently again. Only a digest of the token is kept.
+        """
+        digest = hashlib.sha256((token or "").encode()).digest()
+        if digest == self._token_known_to_rucio:
+            return await self._blocking(call)
+        async with self._first_use_lock:
+            if digest != self._token_known_to_rucio:
+                try:
+                    result = await self._blocking(call)
+                except DLaaSError as error:
+                    # a refusal of the operation still means Rucio took the token in;
+                    # RucioUnauthorized (not a DLaaSError) or no answer at all do not
+                    if not isinstance(error, ServiceUnavailable):
+                        self._token_known_to_rucio = digest
+                    raise
+                self._token_known_to_rucio = digest
+                return result
+        return await self._blocking(call)
 
     async def _userpass_token(self, credentials: RucioCredentials) -> str:
         """Rucio's own token for a username/password identity, reused until Rucio refuses it."""
@@ -243,10 +283,23 @@ class InstanceService:
     # -- health and identity --------------------------------------------------------
 
     async def ping(self) -> dict[str, Any]:
-        """Whether Rucio answers: on its own small pool, so a busy search pool never delays it."""
-        cached = self.cache.get("ping", PING_MAX_AGE)
-        if cached is not None:
-            return dict(cached)
+        """Whether Rucio answers, as last checked (``checked_at``).
+
+        Only the very first call waits for Rucio. After that the last answer is served
+        at once and, once older than PING_MAX_AGE, checked again in the background on
+        its own small pool: a slow or busy Rucio never slows down the status endpoint
+        that the panel polls. A hung check ends with the configured timeout and is
+        then reported as unreachable.
+        """
+        if self._ping_answer is None:
+            await self._check_rucio()
+        elif time.monotonic() - self._ping_checked > PING_MAX_AGE and (
+            self._ping_check is None or self._ping_check.done()
+        ):
+            self._ping_check = asyncio.ensure_future(self._check_rucio())
+        return dict(self._ping_answer or {})
+
+    async def _check_rucio(self) -> None:
         started = time.perf_counter()
         try:
             answer = await self._blocking(self.gateway.ping, executor=self.status_executor)
@@ -264,8 +317,8 @@ class InstanceService:
                 "latency_ms": round((time.perf_counter() - started) * 1000, 1),
                 "error": None,
             }
-        self.cache.put("ping", result)
-        return dict(result)
+        result["checked_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self._ping_answer, self._ping_checked = result, time.monotonic()
 
     async def account(self) -> str:
         cached = self.cache.get("whoami", 300)
@@ -385,7 +438,17 @@ class InstanceService:
         filters: Filter,
         page_size: int,
         cursor: str | None,
+        details: str = "full",
     ) -> dict[str, Any]:
+        """One page of DIDs matching the query.
+
+        ``details="full"`` describes the page (type, size, metadata, availability: bulk
+        calls after the listing); ``details="names"`` returns what the listing itself
+        gives (names, and type and size when no metadata filter is used) so the first
+        rows can be shown at once and described afterwards with :meth:`describe`.
+        """
+        if details not in SEARCH_DETAILS:
+            raise InvalidInput(f"details must be one of {', '.join(SEARCH_DETAILS)}", field="details")
         if did_type not in DID_TYPES:
             raise InvalidInput(f"type must be one of {', '.join(DID_TYPES)}", field="type")
         pattern = check_name_pattern(pattern)
@@ -409,6 +472,8 @@ class InstanceService:
         # the page is filtered by type after the bulk metadata call below.
         filter_type_here = bool(filters) and did_type != "all"
         server_type = "all" if filter_type_here else did_type
+        # Only Rucio's own DID table knows type and size; the JSON metadata plugin returns none.
+        listing_long = not filters
 
         page: list[dict[str, Any]] = []
         rounds = 0
@@ -420,10 +485,12 @@ class InstanceService:
             want = page_size - len(page)
             limit = offset + want + 1
             names = await self.rucio(
-                lambda c, s=current, n=limit: first_n(c.search_dids(s, rucio_filters, server_type, n), n),  # type: ignore[misc]
+                lambda c, s=current, n=limit: first_n(  # type: ignore[misc]
+                    c.search_dids(s, rucio_filters, server_type, n, long=listing_long), n
+                ),
                 what=f"search scope {current}",
             )
-            rows = [{"scope": current, "name": _row_name(n)} for n in names[offset : offset + want]]
+            rows = [_listing_row(current, n) for n in names[offset : offset + want]]
             page.extend(await self._keep_type(rows, did_type) if filter_type_here else rows)
             if len(names) - offset <= want:  # this scope has nothing more
                 scope_index, offset = scope_index + 1, 0
@@ -431,7 +498,7 @@ class InstanceService:
                 offset += len(rows)
         more = scope_index < len(scopes)
         next_cursor = encode_cursor(query_key, scope_index, offset) if more else None
-        items = await self.describe(page)
+        items = await self.describe([DID(r["scope"], r["name"]) for r in page]) if details == "full" else page
         return {"items": items, "next_cursor": next_cursor, "scopes_searched": scopes[: scope_index + 1]}
 
     async def _keep_type(self, rows: list[dict[str, Any]], did_type: str) -> list[dict[str, Any]]:
@@ -441,9 +508,10 @@ class InstanceService:
         wanted = {"collection": {"DATASET", "CONTAINER"}}.get(did_type, {did_type.upper()})
         out = []
         for row in rows:
-            kind = str(meta.get(f"{row['scope']}:{row['name']}", {}).get("did_type", "")).upper()
+            m = meta.get(f"{row['scope']}:{row['name']}", {})
+            kind = str(m.get("did_type", "")).upper()
             if kind in wanted:
-                out.append(row)
+                out.append({**row, "type": kind, "bytes": m.get("bytes"), "length": m.get("length")})
         return out
 
     async def metadata_bulk(self, dids: list[DID], plugin: str = "ALL") -> dict[str, dict[str, Any]]:
@@ -457,28 +525,33 @@ class InstanceService:
                 out[f"{row['scope']}:{row['name']}"] = row
         return out
 
-    async def describe(self, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Enrich a page of DIDs with type, size, metadata and availability: bulk calls only."""
-        if not page:
+    async def describe(self, dids: list[DID]) -> list[dict[str, Any]]:
+        """Type, size, metadata and availability of a page of DIDs: bulk calls only."""
+        if not dids:
             return []
-        dids = [DID(r["scope"], r["name"]) for r in page]
+        if len(dids) > MAX_DESCRIBED_DIDS:
+            raise InvalidInput(f"at most {MAX_DESCRIBED_DIDS} DIDs per request", field="dids")
         meta = await self.metadata_bulk(dids)
         availability = await self.availability_map(dids, meta, containers=False)
         items = []
         for did in dids:
             m = meta.get(str(did), {})
             state = availability.get(str(did))
+            counted = state if state is not None and state.files_total > 0 else None
             items.append(
                 {
                     "did": str(did),
                     "scope": did.scope,
                     "name": did.name,
                     "type": str(m.get("did_type") or "").upper() or None,
-                    # Rucio leaves a collection's size empty; the replicas listing just counted it.
-                    "bytes": m.get("bytes") if m.get("bytes") is not None else (state.bytes_total if state else None),
+                    # Rucio leaves an open collection's size empty; the replica counts give it
+                    # (none yet while Rucio's abacus daemon has not counted a new dataset).
+                    "bytes": m.get("bytes")
+                    if m.get("bytes") is not None
+                    else (counted.bytes_total if counted else None),
                     "length": m.get("length")
                     if m.get("length") is not None
-                    else (state.files_total if state else None),
+                    else (counted.files_total if counted else None),
                     "metadata": _user_metadata(m),
                     "availability": state.to_json() if state else None,
                 }
@@ -921,9 +994,7 @@ class DataLakeService:
 
     def close(self) -> None:
         for instance in self.instances.values():
-            instance.tokens.close()
-            if instance.downloads is not None:
-                instance.downloads.close()
+            instance.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.status_executor.shutdown(wait=False, cancel_futures=True)
 
@@ -996,6 +1067,17 @@ def _expires_before(rule: RuleSummary, lifetime_seconds: int) -> bool:
 
 def _row_name(row: Any) -> str:
     return row if isinstance(row, str) else str(row["name"])
+
+
+def _listing_row(scope: str, row: Any) -> dict[str, Any]:
+    """A search result as the listing gives it: ``long`` rows carry type and size."""
+    name = _row_name(row)
+    out: dict[str, Any] = {"did": f"{scope}:{name}", "scope": scope, "name": name}
+    if isinstance(row, Mapping):
+        out["type"] = str(row.get("did_type") or "").upper() or None
+        out["bytes"] = row.get("bytes")
+        out["length"] = row.get("length")
+    return out
 
 
 def _chunks(items: list[T], size: int) -> Iterable[list[T]]:

@@ -10,6 +10,7 @@ import {
   IRsesResponse,
   IRule,
   IRuleCreated,
+  ISearchItem,
   ISearchQuery,
   ISearchResponse,
   IStatusResponse,
@@ -42,17 +43,26 @@ export class DataLakeAPI {
     return this._get(Private.instancePath(instance, 'whoami'));
   }
 
-  /** `GET instances/{i}/search`: one page of DIDs matching the query. */
+  /**
+   * `GET instances/{i}/search`: one page of DIDs matching the query.
+   *
+   * With `details: 'names'` the page carries only what Rucio's listing gives
+   * and comes at once; `describe` fills in the rest.
+   */
   search(
     instance: string,
     query: ISearchQuery,
     options: {
       cursor?: string | null;
       pageSize?: number;
+      details?: 'full' | 'names';
       signal?: AbortSignal;
     } = {}
   ): Promise<ISearchResponse> {
     const params: Record<string, string> = { type: query.type };
+    if (options.details) {
+      params.details = options.details;
+    }
     if (query.pattern.trim()) {
       params.q = query.pattern.trim();
     }
@@ -71,6 +81,24 @@ export class DataLakeAPI {
     return this._get(Private.instancePath(instance, 'search', params), {
       signal: options.signal
     });
+  }
+
+  /**
+   * `POST instances/{i}/describe`: type, size, metadata and availability of
+   * a page of DIDs, in the order asked.
+   */
+  async describe(
+    instance: string,
+    dids: string[],
+    signal?: AbortSignal
+  ): Promise<ISearchItem[]> {
+    const body = await this._send<{ items: ISearchItem[] }>(
+      Private.instancePath(instance, 'describe'),
+      'POST',
+      { dids },
+      signal
+    );
+    return body.items;
   }
 
   /** `GET instances/{i}/did`: metadata, rules and availability of one DID. */
@@ -186,12 +214,14 @@ export class DataLakeAPI {
   private _send<T>(
     endPoint: string,
     method: 'POST' | 'PUT' | 'DELETE',
-    body?: unknown
+    body?: unknown,
+    signal?: AbortSignal
   ): Promise<T> {
     return requestAPI<T>(
       endPoint,
       {
         method,
+        signal,
         body: body === undefined ? undefined : JSON.stringify(body),
         headers:
           body === undefined

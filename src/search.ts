@@ -269,9 +269,11 @@ export class SearchModel implements IDisposable {
     signal?: AbortSignal
   ): Promise<void> {
     try {
+      // Two steps: the names at once, then one bulk request describes them.
       const page = await this._api.search(instance, query, {
         cursor,
         pageSize: this._pageSize(),
+        details: 'names',
         signal
       });
       if (generation !== this._generation || this._isDisposed) {
@@ -281,21 +283,40 @@ export class SearchModel implements IDisposable {
         cursor === null ? page.items : [...this._items, ...page.items];
       this._nextCursor = page.next_cursor;
       this._state = 'ready';
-      this._keyKinds = inferKeyKinds(
-        page.items.map(item => item.metadata ?? {}),
-        this._keyKinds
-      );
+      this._changed.emit();
+      if (page.items.length > 0) {
+        const described = await this._api.describe(
+          instance,
+          page.items.map(item => item.did),
+          signal
+        );
+        if (generation !== this._generation || this._isDisposed) {
+          return;
+        }
+        this._merge(described);
+      }
       this._onSuccess?.(instance);
     } catch (reason) {
       if (generation !== this._generation || this._isDisposed) {
         return;
       }
+      // The rows already shown stay; the message says what went wrong.
       const error = toRequestError(reason);
       this._error = error;
       this._state = 'error';
       this._onError?.(instance, error);
     }
     this._changed.emit();
+  }
+
+  /** Put described items in place of their names-only rows. */
+  private _merge(described: ISearchItem[]): void {
+    const byDid = new Map(described.map(item => [item.did, item]));
+    this._items = this._items.map(item => byDid.get(item.did) ?? item);
+    this._keyKinds = inferKeyKinds(
+      described.map(item => item.metadata ?? {}),
+      this._keyKinds
+    );
   }
 
   private _setDraft(change: Partial<ISearchDraft>): void {

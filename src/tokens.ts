@@ -53,6 +53,8 @@ export interface IInstanceStatus {
   rucio_version?: string | null;
   /** Round-trip time of the ping in milliseconds, when reachable. */
   latency_ms?: number | null;
+  /** When the server last asked Rucio (ISO 8601); answers are a few seconds fresh. */
+  checked_at?: string;
   /** Why Rucio could not be reached, in plain words; null when reachable. */
   error?: string | null;
 }
@@ -176,8 +178,10 @@ export interface ISearchItem {
   bytes: number | null;
   /** Number of files. */
   length: number | null;
-  metadata: Record<string, unknown>;
-  availability: IAvailability | null;
+  /** Absent until the item is described (a page fetched with `details: 'names'`). */
+  metadata?: Record<string, unknown>;
+  /** Absent until described; null for what has no state here (containers on a page). */
+  availability?: IAvailability | null;
 }
 
 /** Body of `GET instances/{i}/search`. */

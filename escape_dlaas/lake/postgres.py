@@ -251,7 +251,10 @@ class Postgres:
         self._chown(self.log_file)
         options = (
             f"-p {self.port} -c listen_addresses={HOST} -c unix_socket_directories={self.socket_dir} "
-            "-c max_connections=100 -c shared_buffers=64MB -c synchronous_commit=off"
+            "-c max_connections=100 -c shared_buffers=64MB -c synchronous_commit=off "
+            # Rucio's token table is keyed by the bearer token: an error's DETAIL (the key)
+            # or STATEMENT (the literal query) would write a live token into the log.
+            "-c log_error_verbosity=terse -c log_min_error_statement=panic"
         )
         self._run(
             [

@@ -172,6 +172,60 @@ describe('DataLakeModel with a lake', () => {
       });
     });
 
+    it('shows the names at once, then describes the page in one request', async () => {
+      await ready();
+      const available = 'lofar:L2023_712343_HBA';
+      let release: () => void = () => undefined;
+      lake.overrides.set('POST describe', async () => {
+        await new Promise<void>(resolve => (release = resolve));
+        return jsonResponse({
+          items: [
+            searchItem('lofar:L2023_712342_HBA'),
+            searchItem(available, {
+              availability: availability(available, 'AVAILABLE')
+            })
+          ]
+        });
+      });
+      model.search.setPattern('L2023*');
+      const running = model.search.run();
+      await until(() => model.search.items.length === 2, 'the names');
+      expect(lake.queries('GET search')[0].get('details')).toBe('names');
+      expect(model.search.state).toBe('ready');
+      expect(model.search.items[0].metadata).toBeUndefined();
+      expect(model.search.items[0].availability).toBeUndefined();
+
+      release();
+      await running;
+      expect(await lake.bodies('POST describe')).toEqual([
+        { dids: ['lofar:L2023_712342_HBA', 'lofar:L2023_712343_HBA'] }
+      ]);
+      expect(model.search.items.map(item => item.availability?.state)).toEqual([
+        'NOT_AVAILABLE',
+        'AVAILABLE'
+      ]);
+      expect(model.search.items[1].metadata).toMatchObject({
+        telescope: 'lofar'
+      });
+    });
+
+    it('keeps the rows when describing them fails, and says why', async () => {
+      await ready();
+      lake.overrides.set('POST describe', () =>
+        errorResponse(504, 'Rucio did not answer within 30 s', 'timeout')
+      );
+      model.search.setPattern('L2023*');
+      await model.search.run();
+      expect(model.search.items.map(item => item.did)).toEqual([
+        'lofar:L2023_712342_HBA',
+        'lofar:L2023_712343_HBA'
+      ]);
+      expect(model.search.state).toBe('error');
+      expect(model.search.error?.message).toBe(
+        'Rucio did not answer within 30 s'
+      );
+    });
+
     it('does not send an invalid filter, and says why', async () => {
       await ready();
       model.search.setFilterText('energy>>3');

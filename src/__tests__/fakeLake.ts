@@ -201,6 +201,18 @@ export class FakeLake {
 
   private _bodies = new Map<Request, string>();
 
+  /** A search result as Rucio's listing gives it (no metadata, no availability). */
+  private _listed(item: ISearchItem): ISearchItem {
+    const { metadata, availability, ...listed } = item;
+    void metadata;
+    void availability;
+    return listed;
+  }
+
+  private _stateOf(item: ISearchItem): IAvailability | null {
+    return this.states.get(item.did) ?? item.availability ?? null;
+  }
+
   private async _route(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (request.method !== 'GET') {
@@ -256,13 +268,34 @@ export class FakeLake {
       case 'GET search': {
         const size = Number(url.searchParams.get('page_size') ?? 100);
         const start = Number(url.searchParams.get('cursor') ?? 0);
-        const page = this.items.slice(start, start + size).map(item => ({
-          ...item,
-          availability: this.states.get(item.did) ?? item.availability
-        }));
+        const names = url.searchParams.get('details') === 'names';
+        const page = this.items
+          .slice(start, start + size)
+          .map(item =>
+            names
+              ? this._listed(item)
+              : { ...item, availability: this._stateOf(item) }
+          );
         const next =
           start + size < this.items.length ? String(start + size) : null;
         return jsonResponse({ items: page, next_cursor: next });
+      }
+      case 'POST describe': {
+        const body = (await request.json()) as { dids: string[] };
+        return jsonResponse({
+          items: body.dids.map(one => {
+            const item = this.items.find(candidate => candidate.did === one);
+            return item
+              ? { ...item, availability: this._stateOf(item) }
+              : searchItem(one, {
+                  type: null,
+                  bytes: null,
+                  length: null,
+                  metadata: {},
+                  availability: availability(one, 'UNKNOWN')
+                });
+          })
+        });
       }
       case 'POST availability': {
         const body = (await request.json()) as { dids: string[] };

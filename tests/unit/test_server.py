@@ -71,6 +71,7 @@ async def test_status_reports_version_and_unreachable_rucio(jp_fetch):
         ("search", {"q": "x", "page_size": "0"}, "page_size"),
         ("search", {"q": "x", "cursor": "garbage"}, "cursor"),
         ("search", {"q": "x", "filter": "a=1", "filters": "[]"}, "filter"),
+        ("search", {"q": "x", "details": "everything"}, "details"),
         ("did", {"did": "no-colon"}, "did"),
         ("did", {}, "did"),
         ("did/files", {"did": "s:*"}, "did"),
@@ -99,6 +100,19 @@ async def test_make_available_validates_before_calling_rucio(jp_fetch, body, fie
     )
     assert code == 400
     assert answer["field"] == field
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"dids": "lofar:x"}, {"dids": ["no-colon"]}, {"dids": [f"s:n{i}" for i in range(1001)]}],
+)
+async def test_describe_validates_the_dids_before_calling_rucio(jp_fetch, body):
+    code, answer = await fetch_json(
+        jp_fetch, "escape-dlaas", "instances", "dead", "describe", method="POST", body=json.dumps(body)
+    )
+    assert code == 400
+    assert answer["field"] == "dids"
+    assert answer["message"]
 
 
 async def test_not_json_body_is_400(jp_fetch):

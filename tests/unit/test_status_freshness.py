@@ -1,0 +1,74 @@
+"""The status endpoint's Rucio check: served at once, refreshed in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from escape_dlaas import service as service_module
+from escape_dlaas.config import parse_instance
+from escape_dlaas.service import InstanceService
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def service():
+    config = parse_instance(
+        {"name": "t", "rucio_url": "http://127.0.0.1:1", "token_sources": [{"type": "env", "variable": "T"}]},
+        "instances[0]",
+    )
+    with ThreadPoolExecutor(2) as pool:
+        instance = InstanceService(config, pool, logging.getLogger("test"))
+        yield instance
+        instance.close()
+
+
+async def test_a_slow_rucio_never_delays_the_status_answer(service, monkeypatch):
+    # The gateway's ping is replaced only to make Rucio hang on demand.
+    checks: list[int] = []
+    rucio_hangs = threading.Event()
+    rucio_answers = threading.Event()
+
+    def ping() -> dict:
+        checks.append(1)
+        if rucio_hangs.is_set():
+            rucio_answers.wait(10)
+        return {"version": f"41.0.{len(checks)}"}
+
+    monkeypatch.setattr(service.gateway, "ping", ping)
+
+    first = await service.ping()  # nothing known yet: this one waits for Rucio
+    assert first["reachable"] is True
+    assert first["rucio_version"] == "41.0.1"
+    assert first["checked_at"].endswith("+00:00")
+    assert await service.ping() == first, "a fresh answer is reused"
+    assert len(checks) == 1
+
+    rucio_hangs.set()
+    monkeypatch.setattr(service_module, "PING_MAX_AGE", 0.0)
+    stale = await asyncio.wait_for(service.ping(), 1)  # answered while Rucio hangs
+    assert stale == first
+    for _ in range(100):
+        if len(checks) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert len(checks) == 2, "the stale answer started a check in the background"
+    await asyncio.wait_for(service.ping(), 1)
+    assert len(checks) == 2, "one check at a time"
+
+    rucio_answers.set()
+    assert service._ping_check is not None
+    await asyncio.wait_for(service._ping_check, 5)
+    assert (await service.ping())["rucio_version"] == "41.0.2"
+
+
+async def test_an_unreachable_rucio_is_reported_with_the_reason(service):
+    answer = await service.ping()  # port 1: nothing listens
+    assert answer["reachable"] is False
+    assert answer["rucio_version"] is None
+    assert "unreachable" in answer["error"]

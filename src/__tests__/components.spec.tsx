@@ -548,6 +548,60 @@ describe('with a model', () => {
       );
       await waitFor(() => expect(model.details.did).toBe(item.did));
     });
+
+    it("shows a row by name first, and says how to see a container's state", async () => {
+      const listed = {
+        did: 'lofar:LOFAR_LC20_survey',
+        scope: 'lofar',
+        name: 'LOFAR_LC20_survey',
+        type: 'CONTAINER',
+        bytes: null,
+        length: null
+      };
+      const badgeOf = async (item: typeof listed) => {
+        const node = await render(
+          <ResultRow
+            item={item}
+            index={0}
+            count={1}
+            focused={true}
+            model={model}
+            actions={fakeActions()}
+            trans={trans}
+          />
+        );
+        return within(node).getByRole('img');
+      };
+      // names only: not described yet
+      const pending = await badgeOf(listed);
+      expect(pending.dataset.state).toBe('PENDING');
+      expect(pending.textContent).toBe('…');
+      // described: a container's state is not worked out on a list
+      const described = await badgeOf({
+        ...listed,
+        metadata: { telescope: 'lofar' },
+        availability: null
+      } as typeof listed);
+      expect(described.dataset.state).toBe('ON_REQUEST');
+      expect(described.textContent).toBe('Open to see');
+      expect(described.getAttribute('aria-label')).toBe(
+        'Open this container, or make it available, to see where its data is'
+      );
+      // once watched, the poll's state wins
+      model.watch.watch(INSTANCE, listed.did, {
+        availability: availability(listed.did, 'REPLICATING', {
+          total: 4,
+          at_notebook: 1,
+          replicating: 3
+        })
+      });
+      const watched = await badgeOf({
+        ...listed,
+        metadata: {},
+        availability: null
+      } as typeof listed);
+      expect(watched.dataset.state).toBe('REPLICATING');
+    });
   });
 
   describe('details view', () => {

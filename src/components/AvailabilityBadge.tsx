@@ -7,6 +7,11 @@ import { IAvailability } from '../tokens';
 export interface IAvailabilityBadgeProps {
   availability: IAvailability | null;
   trans: TranslationBundle;
+  /**
+   * The server does not work this state out on a list (containers on a search
+   * page): say how to see it instead of showing it as pending.
+   */
+  onRequestOnly?: boolean;
 }
 
 /** The share of a DID at the notebook, 0–1 (bytes when known, else files). */
@@ -21,8 +26,17 @@ export function availabilityProgress(availability: IAvailability): number {
 /** Short label and full description of an availability, for the badge. */
 export function describeAvailability(
   availability: IAvailability | null,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  onRequestOnly = false
 ): { label: string; description: string } {
+  if (availability === null && onRequestOnly) {
+    return {
+      label: trans.__('Open to see'),
+      description: trans.__(
+        'Open this container, or make it available, to see where its data is'
+      )
+    };
+  }
   if (availability === null) {
     return {
       label: trans.__('…'),
@@ -92,9 +106,14 @@ export function describeAvailability(
  * replicating (with progress), stuck (with Rucio's reason), not here.
  */
 export function AvailabilityBadge(props: IAvailabilityBadgeProps): JSX.Element {
-  const { availability, trans } = props;
-  const { label, description } = describeAvailability(availability, trans);
-  const state = availability?.state ?? 'PENDING';
+  const { availability, trans, onRequestOnly } = props;
+  const { label, description } = describeAvailability(
+    availability,
+    trans,
+    onRequestOnly
+  );
+  const state =
+    availability?.state ?? (onRequestOnly ? 'ON_REQUEST' : 'PENDING');
   const progress =
     availability && (state === 'REPLICATING' || state === 'PARTIAL')
       ? availabilityProgress(availability)

@@ -285,7 +285,14 @@ export function ResultRow(props: IResultRowProps): JSX.Element {
   const size = formatBytes(item.bytes);
   const files = type === 'FILE' ? '' : formatFileCount(item.length, trans);
   const details = [item.scope, size, files].filter(Boolean).join(' · ');
-  const { description } = describeAvailability(availability, trans);
+  // A described page leaves containers out (resolving them costs a listing of all their files).
+  const onRequestOnly =
+    type === 'CONTAINER' && item.metadata !== undefined && !availability;
+  const { description } = describeAvailability(
+    availability,
+    trans,
+    onRequestOnly
+  );
   return (
     <div
       className="jp-DLaaS-result"
@@ -319,7 +326,11 @@ export function ResultRow(props: IResultRowProps): JSX.Element {
         <span className="jp-DLaaS-resultName">{item.name}</span>
         <span className="jp-DLaaS-resultLine">
           <span className="jp-DLaaS-resultMeta">{details}</span>
-          <AvailabilityBadge availability={availability} trans={trans} />
+          <AvailabilityBadge
+            availability={availability}
+            trans={trans}
+            onRequestOnly={onRequestOnly}
+          />
         </span>
       </button>
       <button

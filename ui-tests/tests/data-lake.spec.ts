@@ -73,7 +73,7 @@ async function openPanel(page: IJupyterLabPageFixture): Promise<Locator> {
   return panel;
 }
 
-/** Fill the search form and press Enter; resolves when the results are shown. */
+/** Fill the search form and press Enter; resolves when the results are shown and described. */
 async function search(
   panel: Locator,
   query: { pattern?: string; type?: string; filter?: string }
@@ -93,6 +93,10 @@ async function search(
   await expect(panel.getByText('Searching…')).toHaveCount(0, {
     timeout: 30_000
   });
+  // The names come first; the badges once the page is described.
+  await expect(
+    results.locator('.jp-DLaaS-availability[data-state="PENDING"]')
+  ).toHaveCount(0, { timeout: 30_000 });
   return results;
 }
 

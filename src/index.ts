@@ -305,6 +305,15 @@ namespace Private {
         }
       }
     };
+    /** An `execute` that gets the DID (see didArgument), then runs `run` with it. */
+    const withDid =
+      (title: string, run: (did: string) => Promise<unknown>) =>
+      async (args: ReadonlyPartialJSONObject): Promise<void> => {
+        const did = await didArgument(args, model, trans, title);
+        if (did !== null) {
+          await run(did);
+        }
+      };
 
     commands.addCommand(CommandIDs.openPanel, {
       label: trans.__('Open Data Lake Panel'),
@@ -380,78 +389,43 @@ namespace Private {
       ),
       icon: args => (args['isPalette'] ? undefined : downloadIcon),
       describedBy: didArgs,
-      execute: async args => {
-        const did = await didArgument(
-          args,
-          model,
-          trans,
-          trans.__('Make available')
-        );
-        if (did === null) {
-          return;
-        }
+      execute: withDid(trans.__('Make available'), did => {
         const item = model.search.items.find(
           candidate => candidate.did === did
         );
         const details =
           model.details.did === did ? model.details.details : null;
-        await actions.makeAvailable({
+        return actions.makeAvailable({
           did,
           bytes: item?.bytes ?? details?.bytes ?? null,
           length: item?.length ?? details?.length ?? null,
           availability: item?.availability ?? details?.availability ?? null
         });
-      }
+      })
     });
 
     commands.addCommand(CommandIDs.showDetails, {
       label: trans.__('Show Data Lake Details'),
       caption: trans.__('Show the metadata, rules and files of a DID'),
       describedBy: didArgs,
-      execute: async args => {
-        const did = await didArgument(
-          args,
-          model,
-          trans,
-          trans.__('Show details')
-        );
-        if (did !== null) {
-          shell.activateById(panel.id);
-          await model.openDetails(did);
-        }
-      }
+      execute: withDid(trans.__('Show details'), did => {
+        shell.activateById(panel.id);
+        return model.openDetails(did);
+      })
     });
 
     commands.addCommand(CommandIDs.openInFileBrowser, {
       label: trans.__('Open Data Lake Files in File Browser'),
       describedBy: didArgs,
-      execute: async args => {
-        const did = await didArgument(
-          args,
-          model,
-          trans,
-          trans.__('Open in file browser')
-        );
-        if (did !== null) {
-          await actions.openInFileBrowser(did);
-        }
-      }
+      execute: withDid(trans.__('Open in file browser'), did =>
+        actions.openInFileBrowser(did)
+      )
     });
 
     commands.addCommand(CommandIDs.copyPaths, {
       label: trans.__('Copy Data Lake Path'),
       describedBy: didArgs,
-      execute: async args => {
-        const did = await didArgument(
-          args,
-          model,
-          trans,
-          trans.__('Copy path')
-        );
-        if (did !== null) {
-          await actions.copyPaths(did);
-        }
-      }
+      execute: withDid(trans.__('Copy path'), did => actions.copyPaths(did))
     });
 
     commands.addCommand(CommandIDs.insertPaths, {
@@ -461,17 +435,9 @@ namespace Private {
       ),
       describedBy: didArgs,
       isEnabled: () => actions.canInsertSnippet,
-      execute: async args => {
-        const did = await didArgument(
-          args,
-          model,
-          trans,
-          trans.__('Insert paths')
-        );
-        if (did !== null) {
-          await actions.insertSnippet(did);
-        }
-      }
+      execute: withDid(trans.__('Insert paths'), did =>
+        actions.insertSnippet(did)
+      )
     });
 
     commands.addCommand(CommandIDs.openSettings, {

@@ -16,6 +16,7 @@ import {
 } from '../format';
 import { DataLakeModel } from '../model';
 import { IDidFile, IRule } from '../tokens';
+import { AlertMessage } from './AlertMessage';
 import { AvailabilityBadge } from './AvailabilityBadge';
 import { typeLabel } from './SearchView';
 
@@ -78,13 +79,12 @@ export function DetailsView(props: IDetailsViewProps): JSX.Element | null {
         <code>{did}</code>
       </p>
       {detailsModel.error && (
-        <div
-          className="jp-DLaaS-message jp-DLaaS-mod-error"
-          role="alert"
-          aria-label={trans.__('Could not load the details')}
+        <AlertMessage
+          kind="error"
+          label={trans.__('Could not load the details')}
         >
           <p>{detailsModel.error.message}</p>
-        </div>
+        </AlertMessage>
       )}
       {details === null && loading && (
         <p className="jp-DLaaS-message" role="status">
@@ -110,9 +110,9 @@ export function DetailsView(props: IDetailsViewProps): JSX.Element | null {
             trans={trans}
           />
           {availability?.state === 'STUCK' && availability.reason && (
-            <div className="jp-DLaaS-message jp-DLaaS-mod-warning" role="alert">
+            <AlertMessage kind="warning">
               <p>{trans.__('Rucio says: %1', availability.reason)}</p>
-            </div>
+            </AlertMessage>
           )}
           <div
             className="jp-DLaaS-actions"
@@ -205,11 +205,7 @@ function LastFailure(props: {
     return null;
   }
   return (
-    <div
-      className="jp-DLaaS-message jp-DLaaS-mod-error"
-      role="alert"
-      aria-label={trans.__('Make available failed')}
-    >
+    <AlertMessage kind="error" label={trans.__('Make available failed')}>
       <p>
         {trans.__('Could not make it available at %1:', transfer.target.label)}
       </p>
@@ -218,7 +214,7 @@ function LastFailure(props: {
           transfer.stuckReason ??
           trans.__('Rucio gives no reason')}
       </p>
-    </div>
+    </AlertMessage>
   );
 }
 
@@ -464,9 +460,9 @@ function FilesSection(props: {
           : trans.__('Files')}
       </h4>
       {details.filesError && (
-        <div className="jp-DLaaS-message jp-DLaaS-mod-error" role="alert">
+        <AlertMessage kind="error">
           <p>{details.filesError.message}</p>
-        </div>
+        </AlertMessage>
       )}
       <ul className="jp-DLaaS-files" aria-labelledby={headingId}>
         {details.files.map(file => (

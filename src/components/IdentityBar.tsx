@@ -3,6 +3,7 @@ import React from 'react';
 
 import { formatDuration } from '../format';
 import { DataLakeModel } from '../model';
+import { AlertMessage } from './AlertMessage';
 
 export interface IIdentityBarProps {
   model: DataLakeModel;
@@ -141,11 +142,7 @@ function SignInStatus(props: {
     }
     case 'signed-out':
       return (
-        <div
-          className="jp-DLaaS-message jp-DLaaS-mod-warning"
-          role="alert"
-          aria-label={trans.__('Sign-in needed')}
-        >
+        <AlertMessage kind="warning" label={trans.__('Sign-in needed')}>
           <p>
             <strong>
               {trans.__(
@@ -167,15 +164,11 @@ function SignInStatus(props: {
           >
             {trans.__('Retry')}
           </button>
-        </div>
+        </AlertMessage>
       );
     case 'error':
       return (
-        <div
-          className="jp-DLaaS-message jp-DLaaS-mod-error"
-          role="alert"
-          aria-label={trans.__('Sign-in check failed')}
-        >
+        <AlertMessage kind="error" label={trans.__('Sign-in check failed')}>
           <p>
             {trans.__(
               'Could not check your sign-in: %1',
@@ -189,7 +182,7 @@ function SignInStatus(props: {
           >
             {trans.__('Retry')}
           </button>
-        </div>
+        </AlertMessage>
       );
     default:
       return (

@@ -4,6 +4,7 @@ import React from 'react';
 
 import { IDataLakeActions } from '../actions';
 import { DataLakeModel, PanelTab } from '../model';
+import { AlertMessage } from './AlertMessage';
 import { DetailsView } from './DetailsView';
 import { IdentityBar } from './IdentityBar';
 import { SearchView } from './SearchView';
@@ -100,11 +101,7 @@ export class PanelErrorBoundary extends React.Component<
     const { trans } = this.props;
     if (this.state.error) {
       return (
-        <div
-          className="jp-DLaaS-message jp-DLaaS-mod-error"
-          role="alert"
-          aria-label={trans.__('Panel error')}
-        >
+        <AlertMessage kind="error" label={trans.__('Panel error')}>
           <p>
             {trans.__(
               'The Data Lake panel hit an error: %1',
@@ -118,7 +115,7 @@ export class PanelErrorBoundary extends React.Component<
           >
             {trans.__('Try again')}
           </button>
-        </div>
+        </AlertMessage>
       );
     }
     return this.props.children;

@@ -10,6 +10,7 @@ import { IDataLakeActions } from '../actions';
 import { formatBytes, formatFileCount } from '../format';
 import { DataLakeModel } from '../model';
 import { DidTypeFilter, ISearchItem } from '../tokens';
+import { AlertMessage } from './AlertMessage';
 import { AvailabilityBadge, describeAvailability } from './AvailabilityBadge';
 import { FilterBuilder } from './FilterBuilder';
 import { VirtualList } from './VirtualList';
@@ -222,13 +223,9 @@ export function SearchResults(props: ISearchViewProps): JSX.Element | null {
         {search.state === 'loading-more' && ` ${trans.__('(loading…)')}`}
       </p>
       {search.error && (
-        <div
-          className="jp-DLaaS-message jp-DLaaS-mod-error"
-          role="alert"
-          aria-label={trans.__('Search failed')}
-        >
+        <AlertMessage kind="error" label={trans.__('Search failed')}>
           <p>{search.error.message}</p>
-        </div>
+        </AlertMessage>
       )}
       {items.length > 0 && (
         <VirtualList

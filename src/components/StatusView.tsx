@@ -2,6 +2,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
 import { IDataLakeModel } from '../tokens';
+import { AlertMessage } from './AlertMessage';
 import { InstanceCard } from './InstanceCard';
 
 export interface IStatusViewProps {
@@ -20,11 +21,7 @@ export function ProblemMessages(props: IStatusViewProps): JSX.Element {
       <VersionMismatchWarning model={model} trans={trans} />
       <ConnectionMessage model={model} trans={trans} />
       {model.status?.configuration_error && (
-        <div
-          className="jp-DLaaS-message jp-DLaaS-mod-error"
-          role="alert"
-          aria-label={trans.__('Configuration error')}
-        >
+        <AlertMessage kind="error" label={trans.__('Configuration error')}>
           <p>
             {trans.__(
               'The Data Lake configuration of this JupyterLab is invalid: %1',
@@ -32,7 +29,7 @@ export function ProblemMessages(props: IStatusViewProps): JSX.Element {
             )}
           </p>
           <p>{trans.__('Ask your administrator to correct it.')}</p>
-        </div>
+        </AlertMessage>
       )}
     </>
   );
@@ -106,11 +103,7 @@ function VersionMismatchWarning(props: IStatusViewProps): JSX.Element | null {
     return null;
   }
   return (
-    <div
-      className="jp-DLaaS-message jp-DLaaS-mod-warning"
-      role="alert"
-      aria-label={trans.__('Version mismatch')}
-    >
+    <AlertMessage kind="warning" label={trans.__('Version mismatch')}>
       <p>
         {trans.__(
           'This page runs escape-dlaas %1 but the server extension is version %2.',
@@ -123,7 +116,7 @@ function VersionMismatchWarning(props: IStatusViewProps): JSX.Element | null {
           'Reinstall escape-dlaas, restart JupyterLab, then reload this page.'
         )}
       </p>
-    </div>
+    </AlertMessage>
   );
 }
 
@@ -138,11 +131,7 @@ function ConnectionMessage(props: IStatusViewProps): JSX.Element | null {
       );
     case 'server-missing':
       return (
-        <div
-          className="jp-DLaaS-message jp-DLaaS-mod-error"
-          role="alert"
-          aria-label={trans.__('Server extension missing')}
-        >
+        <AlertMessage kind="error" label={trans.__('Server extension missing')}>
           <p>
             {trans.__(
               'The escape-dlaas server extension is not installed or not enabled.'
@@ -153,22 +142,18 @@ function ConnectionMessage(props: IStatusViewProps): JSX.Element | null {
               'The Data Lake needs it on the Jupyter server. Ask your administrator to install escape-dlaas in the environment running JupyterLab and restart it; "jupyter server extension list" should show escape_dlaas as enabled.'
             )}
           </p>
-        </div>
+        </AlertMessage>
       );
     case 'error':
       return (
-        <div
-          className="jp-DLaaS-message jp-DLaaS-mod-error"
-          role="alert"
-          aria-label={trans.__('Status check failed')}
-        >
+        <AlertMessage kind="error" label={trans.__('Status check failed')}>
           <p>
             {trans.__('Could not get the Data Lake status: %1', model.problem)}
           </p>
           {model.status !== null && (
             <p>{trans.__('The information below may be out of date.')}</p>
           )}
-        </div>
+        </AlertMessage>
       );
     case 'ready':
       return null;

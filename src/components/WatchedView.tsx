@@ -4,6 +4,7 @@ import React from 'react';
 
 import { didName } from '../format';
 import { DataLakeModel } from '../model';
+import { AlertMessage } from './AlertMessage';
 import { AvailabilityBadge } from './AvailabilityBadge';
 
 export interface IWatchedViewProps {
@@ -20,10 +21,9 @@ export function WatchedView(props: IWatchedViewProps): JSX.Element {
   return (
     <div className="jp-DLaaS-watched">
       {watch.error && (
-        <div
-          className="jp-DLaaS-message jp-DLaaS-mod-error"
-          role="alert"
-          aria-label={trans.__('Availability check failed')}
+        <AlertMessage
+          kind="error"
+          label={trans.__('Availability check failed')}
         >
           <p>
             {trans.__(
@@ -32,7 +32,7 @@ export function WatchedView(props: IWatchedViewProps): JSX.Element {
             )}
           </p>
           <p>{trans.__('The panel tries again, less and less often.')}</p>
-        </div>
+        </AlertMessage>
       )}
       {entries.length === 0 ? (
         <p className="jp-DLaaS-hint">

@@ -163,17 +163,24 @@ def did_availability(
             copying += 1
     towards = [r for r in rules if r.towards_notebook]
     result = Availability(did, NOT_AVAILABLE, total, at_nb, copying, bytes_total, bytes_nb, rules=list(towards))
-    stuck = [r for r in towards if r.state == "STUCK" or r.locks_stuck]
     if total == 0:
         result.state = EMPTY
-    elif at_nb == total:
+        return result
+    if at_nb == total:
         result.state = AVAILABLE
-    elif stuck:
+        return result
+    return _not_all_here(result, towards, copying)
+
+
+def _not_all_here(result: Availability, towards: list[RuleSummary], copying: int) -> Availability:
+    """Stuck (with Rucio's reason), replicating, partial, or else not here."""
+    stuck = [r for r in towards if r.state == "STUCK" or r.locks_stuck]
+    if stuck:
         result.state = STUCK
         result.reason = next((r.error for r in stuck if r.error), "Rucio reports the transfer as stuck")
     elif copying or any(r.state == "REPLICATING" for r in towards):
         result.state = REPLICATING
-    elif at_nb:
+    elif result.files_at_notebook:
         result.state = PARTIAL
     return result
 
@@ -201,15 +208,8 @@ def dataset_availability(
     at_nb = max([at_nb] + [r.locks_ok for r in towards])
     complete_rule = any(r.state == "OK" and r.locks_total and r.locks_ok == r.locks_total for r in towards)
     result = Availability(did, NOT_AVAILABLE, total, at_nb, replicating, bytes_total, bytes_nb, rules=towards)
-    stuck = [r for r in towards if r.state == "STUCK" or r.locks_stuck]
     if complete_rule or (total and at_nb >= total):
         result.state = AVAILABLE
         result.files_at_notebook, result.bytes_at_notebook = total, max(bytes_nb, bytes_total)
-    elif stuck:
-        result.state = STUCK
-        result.reason = next((r.error for r in stuck if r.error), "Rucio reports the transfer as stuck")
-    elif replicating or any(r.state == "REPLICATING" for r in towards):
-        result.state = REPLICATING
-    elif at_nb:
-        result.state = PARTIAL
-    return result
+        return result
+    return _not_all_here(result, towards, replicating)

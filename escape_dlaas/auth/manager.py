@@ -254,32 +254,24 @@ class TokenManager:
         if unchanged and previous is not None and (self._exchanger is None or not self._needs_refresh(previous, now)):
             # Same subject token: keep the same credentials (and their obtained_at, which sets the margin).
             return previous
-        if self._exchanger is None:
-            self._subject_fingerprint = found.fingerprint
-            log.info("using the token from %s for %s as it is", found.source, self.instance.name)
-            return RucioCredentials(
-                auth_type="oidc",
-                source=found.source,
-                account=account,
-                token=found.token,
-                claims=found.claims,
-                expires_at=found.expires_at,
-                exchanged=False,
-                obtained_at=now,
-            )
         exchanger = self._exchanger
-        exchanged = await self._blocking(
-            lambda: exchanger.exchange(found), timeout=exchanger.timeout, service=ISSUER_SERVICE
-        )
+        if exchanger is None:
+            log.info("using the token from %s for %s as it is", found.source, self.instance.name)
+            token, claims, expires_at = found.token, found.claims, found.expires_at
+        else:
+            exchanged = await self._blocking(
+                lambda: exchanger.exchange(found), timeout=exchanger.timeout, service=ISSUER_SERVICE
+            )
+            token, claims, expires_at = exchanged.token, exchanged.claims, exchanged.expires_at
         self._subject_fingerprint = found.fingerprint
         return RucioCredentials(
             auth_type="oidc",
             source=found.source,
             account=account,
-            token=exchanged.token,
-            claims=exchanged.claims,
-            expires_at=exchanged.expires_at,
-            exchanged=True,
+            token=token,
+            claims=claims,
+            expires_at=expires_at,
+            exchanged=exchanger is not None,
             obtained_at=now,
         )
 

@@ -280,7 +280,8 @@ class Postgres:
             )
         return pid
 
-    def _database_exists(self, password: str) -> bool:
+    def _query(self, password: str, database: str, sql: str, what: str) -> str:
+        """One value from ``psql`` as the superuser (unaligned, no headers)."""
         out = self._run(
             [
                 str(self.bin_dir / "psql"),
@@ -291,14 +292,17 @@ class Postgres:
                 "-U",
                 SUPERUSER,
                 "-d",
-                "postgres",
+                database,
                 "-tAc",
-                DATABASE_EXISTS,
+                sql,
             ],
-            "look up the rucio database",
+            what,
             env={"PGPASSWORD": password},
         )
-        return out.strip() == "1"
+        return out.strip()
+
+    def _database_exists(self, password: str) -> bool:
+        return self._query(password, "postgres", DATABASE_EXISTS, "look up the rucio database") == "1"
 
     def create_database(self, password: str) -> None:
         if not self._database_exists(password):
@@ -311,24 +315,13 @@ class Postgres:
     def has_rucio_schema(self, password: str) -> bool:
         if not self._database_exists(password):
             return False
-        out = self._run(
-            [
-                str(self.bin_dir / "psql"),
-                "-h",
-                HOST,
-                "-p",
-                str(self.port),
-                "-U",
-                SUPERUSER,
-                "-d",
-                DATABASE,
-                "-tAc",
-                "SELECT count(*) FROM information_schema.tables WHERE table_name='accounts'",
-            ],
+        out = self._query(
+            password,
+            DATABASE,
+            "SELECT count(*) FROM information_schema.tables WHERE table_name='accounts'",
             "look for Rucio's tables",
-            env={"PGPASSWORD": password},
         )
-        return out.strip() not in ("", "0")
+        return out not in ("", "0")
 
     def stop(self) -> None:
         if self.postmaster_pid() is None or not self.is_initialised():

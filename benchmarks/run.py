@@ -59,6 +59,13 @@ def say(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+def search_params(query: dict[str, Any], details: str) -> dict[str, str]:
+    """The extension's search parameters for one of ``catalogue.QUERIES``, page of PAGE."""
+    params = {"type": query["type"], "page_size": str(PAGE), "details": details}
+    params.update({key: query[key] for key in ("q", "scope", "filter") if query.get(key)})
+    return params
+
+
 def median(values: list[float]) -> float | None:
     return round(statistics.median(values), 4) if values else None
 
@@ -335,13 +342,7 @@ class Bench:
         details: str = "names",
     ) -> tuple[float, dict[str, Any]]:
         """One search page; ``names`` is the panel's first step, ``full`` the one-call API."""
-        params = {"type": query["type"], "page_size": str(PAGE), "details": details}
-        if query.get("q"):
-            params["q"] = query["q"]
-        if query.get("scope"):
-            params["scope"] = query["scope"]
-        if query.get("filter"):
-            params["filter"] = query["filter"]
+        params = search_params(query, details)
         if cursor:
             params["cursor"] = cursor
         started = time.perf_counter()
@@ -671,13 +672,7 @@ class Bench:
             session.headers.update(server.session.headers)
             for j in range(self.args.searches_per_client):
                 query = cat.QUERIES[(k + j) % len(cat.QUERIES)]
-                params = {"type": query["type"], "page_size": str(PAGE)}
-                if query.get("q"):
-                    params["q"] = query["q"]
-                if query.get("scope"):
-                    params["scope"] = query["scope"]
-                if query.get("filter"):
-                    params["filter"] = query["filter"]
+                params = search_params(query, "full")
                 started = time.perf_counter()
                 response = session.get(f"{server.api(INSTANCE)}/search", params=params, timeout=300)
                 search_times.append(time.perf_counter() - started)

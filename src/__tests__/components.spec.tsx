@@ -665,17 +665,21 @@ describe('with a model', () => {
       await model.openDetails(did);
     });
 
-    it('shows metadata with the DOI as a link', async () => {
-      const node = await render(
+    /** The details view of `did`, re-rendered as the model changes. */
+    const renderDetails = (actions: ReturnType<typeof fakeActions>) =>
+      render(
         live(() => (
           <DetailsView
             model={model}
-            actions={fakeActions()}
+            actions={actions}
             trans={trans}
             now={now}
           />
         ))
       );
+
+    it('shows metadata with the DOI as a link', async () => {
+      const node = await renderDetails(fakeActions());
       const table = within(node).getByRole('table', { name: 'Metadata' });
       const link = within(table).getByRole('link', {
         name: '10.5072/escape.lofar.712342'
@@ -690,16 +694,7 @@ describe('with a model', () => {
 
     it('shows the rules with progress, Rucio reasons and expiry; the user may extend or cancel only theirs', async () => {
       const actions = fakeActions();
-      const node = await render(
-        live(() => (
-          <DetailsView
-            model={model}
-            actions={actions}
-            trans={trans}
-            now={now}
-          />
-        ))
-      );
+      const node = await renderDetails(actions);
       const rules = within(node).getByRole('list', { name: 'Rules (2)' });
       const items = within(rules).getAllByRole('listitem');
       // The user's rule first.
@@ -740,16 +735,7 @@ describe('with a model', () => {
 
     it('shows the files with their replicas per RSE and QoS class, and their paths', async () => {
       const actions = fakeActions();
-      const node = await render(
-        live(() => (
-          <DetailsView
-            model={model}
-            actions={actions}
-            trans={trans}
-            now={now}
-          />
-        ))
-      );
+      const node = await renderDetails(actions);
       const files = within(node).getByRole('list', {
         name: 'Files (2 of 3 shown)'
       });
@@ -781,16 +767,7 @@ describe('with a model', () => {
 
     it('offers the actions on the data, the local ones once some files are here', async () => {
       const actions = fakeActions();
-      const node = await render(
-        live(() => (
-          <DetailsView
-            model={model}
-            actions={actions}
-            trans={trans}
-            now={now}
-          />
-        ))
-      );
+      const node = await renderDetails(actions);
       const toolbar = within(node).getByRole('toolbar', {
         name: `Actions on ${did}`
       });
@@ -822,16 +799,7 @@ describe('with a model', () => {
     it('disables the local actions while nothing is at the notebook', async () => {
       lake.states.set(did, availability(did, 'NOT_AVAILABLE'));
       await model.details.refresh();
-      const node = await render(
-        live(() => (
-          <DetailsView
-            model={model}
-            actions={fakeActions()}
-            trans={trans}
-            now={now}
-          />
-        ))
-      );
+      const node = await renderDetails(fakeActions());
       for (const name of [
         'Open in file browser',
         'Copy path',

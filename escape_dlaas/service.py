@@ -508,10 +508,9 @@ class InstanceService:
         wanted = {"collection": {"DATASET", "CONTAINER"}}.get(did_type, {did_type.upper()})
         out = []
         for row in rows:
-            m = meta.get(f"{row['scope']}:{row['name']}", {})
-            kind = str(m.get("did_type", "")).upper()
-            if kind in wanted:
-                out.append({**row, "type": kind, "bytes": m.get("bytes"), "length": m.get("length")})
+            listed = _type_and_size(meta.get(f"{row['scope']}:{row['name']}", {}))
+            if listed["type"] in wanted:
+                out.append({**row, **listed})
         return out
 
     async def metadata_bulk(self, dids: list[DID], plugin: str = "ALL") -> dict[str, dict[str, Any]]:
@@ -537,25 +536,17 @@ class InstanceService:
         for did in dids:
             m = meta.get(str(did), {})
             state = availability.get(str(did))
-            counted = state if state is not None and state.files_total > 0 else None
-            items.append(
-                {
-                    "did": str(did),
-                    "scope": did.scope,
-                    "name": did.name,
-                    "type": str(m.get("did_type") or "").upper() or None,
-                    # Rucio leaves an open collection's size empty; the replica counts give it
-                    # (none yet while Rucio's abacus daemon has not counted a new dataset).
-                    "bytes": m.get("bytes")
-                    if m.get("bytes") is not None
-                    else (counted.bytes_total if counted else None),
-                    "length": m.get("length")
-                    if m.get("length") is not None
-                    else (counted.files_total if counted else None),
-                    "metadata": _user_metadata(m),
-                    "availability": state.to_json() if state else None,
-                }
-            )
+            item = {"did": str(did), "scope": did.scope, "name": did.name, **_type_and_size(m)}
+            # Rucio leaves an open collection's size empty; the replica counts give it
+            # (none yet while Rucio's abacus daemon has not counted a new dataset).
+            if state is not None and state.files_total > 0:
+                if item["bytes"] is None:
+                    item["bytes"] = state.bytes_total
+                if item["length"] is None:
+                    item["length"] = state.files_total
+            item["metadata"] = _user_metadata(m)
+            item["availability"] = state.to_json() if state else None
+            items.append(item)
         return items
 
     # -- availability -----------------------------------------------------------------
@@ -1073,11 +1064,16 @@ def _listing_row(scope: str, row: Any) -> dict[str, Any]:
     """A search result as the listing gives it: ``long`` rows carry type and size."""
     name = _row_name(row)
     out: dict[str, Any] = {"did": f"{scope}:{name}", "scope": scope, "name": name}
-    if isinstance(row, Mapping):
-        out["type"] = str(row.get("did_type") or "").upper() or None
-        out["bytes"] = row.get("bytes")
-        out["length"] = row.get("length")
-    return out
+    return {**out, **_type_and_size(row)} if isinstance(row, Mapping) else out
+
+
+def _type_and_size(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``type`` (FILE, DATASET, CONTAINER or None), ``bytes`` and ``length`` of a listing or metadata row."""
+    return {
+        "type": str(row.get("did_type") or "").upper() or None,
+        "bytes": row.get("bytes"),
+        "length": row.get("length"),
+    }
 
 
 def _chunks(items: list[T], size: int) -> Iterable[list[T]]:

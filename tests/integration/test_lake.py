@@ -64,6 +64,12 @@ def _client_auth(info: LakeInfo, role: str) -> tuple[str, str]:
     return client.client_id, client.secret_file.read_text().strip()
 
 
+def _token_request(info: LakeInfo, form: dict[str, str], client_role: str | None) -> requests.Response:
+    """POST to the issuer's token endpoint, as the lake client of that role (HTTP basic) or none."""
+    auth = _client_auth(info, client_role) if client_role else None
+    return requests.post(info.issuer.token_endpoint, data=form, auth=auth, verify=info.issuer.ca_bundle, timeout=10)
+
+
 # ---- the issuer -------------------------------------------------------------------------------
 
 
@@ -131,13 +137,7 @@ def test_exchange_with_resource_parameter(lake_info: LakeInfo) -> None:
     form = _exchange_form(lake_info.user().token_file.read_text())
     form.pop("audience")
     form["resource"] = "rucio"
-    response = requests.post(
-        lake_info.issuer.token_endpoint,
-        data=form,
-        auth=_client_auth(lake_info, "exchange"),
-        verify=lake_info.issuer.ca_bundle,
-        timeout=10,
-    )
+    response = _token_request(lake_info, form, "exchange")
     assert response.status_code == 200
     body = response.json()
     assert body["issued_token_type"] == ACCESS_TOKEN_TYPE
@@ -179,13 +179,7 @@ def test_exchange_refuses_bad_subject_token_without_echoing_it(
     lake_info: LakeInfo, expired: bool, foreign_key: bool
 ) -> None:
     bad = _forged(lake_info, expired=expired, foreign_key=foreign_key)
-    response = requests.post(
-        lake_info.issuer.token_endpoint,
-        data=_exchange_form(bad),
-        auth=_client_auth(lake_info, "exchange"),
-        verify=lake_info.issuer.ca_bundle,
-        timeout=10,
-    )
+    response = _token_request(lake_info, _exchange_form(bad), "exchange")
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
     assert bad not in response.text
@@ -194,13 +188,7 @@ def test_exchange_refuses_bad_subject_token_without_echoing_it(
 
 def test_only_the_exchange_client_may_exchange(lake_info: LakeInfo) -> None:
     form = _exchange_form(lake_info.user().token_file.read_text())
-    response = requests.post(
-        lake_info.issuer.token_endpoint,
-        data=form,
-        auth=_client_auth(lake_info, "jupyterhub"),
-        verify=lake_info.issuer.ca_bundle,
-        timeout=10,
-    )
+    response = _token_request(lake_info, form, "jupyterhub")
     assert response.status_code in (400, 401)
     assert response.json()["error"] == "unauthorized_client"
 
@@ -208,19 +196,13 @@ def test_only_the_exchange_client_may_exchange(lake_info: LakeInfo) -> None:
 def test_exchange_client_authenticates_with_form_too(lake_info: LakeInfo) -> None:
     client_id, secret = _client_auth(lake_info, "exchange")
     form = {**_exchange_form(lake_info.user().token_file.read_text()), "client_id": client_id, "client_secret": secret}
-    response = requests.post(lake_info.issuer.token_endpoint, data=form, verify=lake_info.issuer.ca_bundle, timeout=10)
+    response = _token_request(lake_info, form, None)
     assert response.status_code == 200, response.json()
 
 
 def test_wrong_password_is_refused(lake_info: LakeInfo) -> None:
     form = {"grant_type": "password", "username": lake_info.demo_user, "password": "not-the-password"}
-    response = requests.post(
-        lake_info.issuer.token_endpoint,
-        data=form,
-        auth=_client_auth(lake_info, "jupyterhub"),
-        verify=lake_info.issuer.ca_bundle,
-        timeout=10,
-    )
+    response = _token_request(lake_info, form, "jupyterhub")
     assert response.status_code == 400
     with pytest.raises(TokenRequestError):
         exchange_token(lake_info, "not.a.token")

@@ -1,6 +1,6 @@
 """The local data lake: a complete, real Rucio data lake on this machine.
 
-``escape-dlaas lake up|down|status|reset`` (see ``escape_dlaas.cli``) or, from Python::
+``escape-dlaas lake up|down|status|reset`` (see ``escape_dlaas.lake.cli``) or, from Python::
 
     from escape_dlaas.lake import Lake, load_lake_info
 

@@ -372,7 +372,7 @@ def test_cli_status_reports_every_component(lake: Lake) -> None:
             "-W",
             "ignore",
             "-m",
-            "escape_dlaas.cli",
+            "escape_dlaas.lake.cli",
             "lake",
             "status",
             "--state-dir",

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from escape_dlaas.cli import main as cli_main
 from escape_dlaas.config import parse_instances
 from escape_dlaas.lake import LakeError, Ports, configs, free_ports, hash_lfn2pfn_path, local_replica_path, port_in_use
+from escape_dlaas.lake.cli import main as cli_main
 from escape_dlaas.lake.info import LakeInfoError, load_lake_info, parse_lake_info
 from escape_dlaas.lake.lake import Lake, token_expiry
 from escape_dlaas.lake.paths import LakePaths, default_state_dir
@@ -283,7 +283,7 @@ def test_cli_runs_as_a_module_without_a_traceback_on_bad_ports(tmp_path: Path) -
             "-W",
             "ignore",
             "-m",
-            "escape_dlaas.cli",
+            "escape_dlaas.lake.cli",
             "lake",
             "up",
             "--state-dir",
@@ -302,3 +302,36 @@ def test_cli_runs_as_a_module_without_a_traceback_on_bad_ports(tmp_path: Path) -
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "share a port" in result.stderr
+
+
+# ---- boundaries -------------------------------------------------------------------------------------
+
+
+def test_product_code_never_imports_the_lake() -> None:
+    # The lake is a demo/test tool shipped alongside; the extension must work without it.
+    # Every module of the package but the lake's, imported (pkgutil.walk_packages would import the lake).
+    script = (
+        "import importlib, pkgutil, sys, escape_dlaas\n"
+        "def walk(path, prefix):\n"
+        "    for m in pkgutil.iter_modules(path, prefix):\n"
+        "        if m.name not in ('escape_dlaas.lake', 'escape_dlaas.labextension'):\n"
+        "            module = importlib.import_module(m.name)\n"
+        "            if m.ispkg:\n"
+        "                walk(module.__path__, m.name + '.')\n"
+        "walk(escape_dlaas.__path__, 'escape_dlaas.')\n"
+        "ours = [n for n in sys.modules if n.startswith('escape_dlaas.')]\n"
+        "print(len(ours), sorted(n for n in ours if n.startswith('escape_dlaas.lake')))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    imported, lake_modules = result.stdout.split(" ", 1)
+    assert int(imported) >= 10  # the walk did import the product's modules
+    assert lake_modules.strip() == "[]"

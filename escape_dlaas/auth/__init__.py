@@ -1,6 +1,6 @@
 """The token domain: where the user's token comes from, its exchange for a Rucio token, and refresh.
 
-No web code here: :class:`TokenManager` is used by the service layer and tested on its own.
+No web code here: :class:`TokenManager` is used by the domain's ``RucioSession`` and tested on its own.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import escape_dlaas
 
 pytestmark = pytest.mark.integration
 
-SPEC = Path(escape_dlaas.__file__).parent / "openapi.yaml"
+SPEC = Path(escape_dlaas.__file__).parent / "web" / "openapi.yaml"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_OPERATION = 25
 

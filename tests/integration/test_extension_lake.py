@@ -364,7 +364,7 @@ async def test_doi_is_shown_in_metadata(jp_fetch, lake_info):
 
 
 async def test_bulk_availability_costs_the_same_few_rucio_requests_for_1_or_many_dids(jp_fetch, monkeypatch):
-    from escape_dlaas.rucio_gateway import TokenClient
+    from escape_dlaas.rucio.client import TokenClient
 
     code, found = await call(jp_fetch, "search", params={"q": "*", "type": "all", "page_size": 1000})
     kind = {i["did"]: i["type"] for i in found["items"]}

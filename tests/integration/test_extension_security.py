@@ -51,8 +51,8 @@ def stop_issuer(lake: Lake) -> None:
         time.sleep(0.2)
 
 
-def instance_service(jp_serverapp):
-    return jp_serverapp.web_app.settings["escape_dlaas"]["service"].instance("local-lake")
+def rucio_session(jp_serverapp):
+    return jp_serverapp.web_app.settings["escape_dlaas"]["instances"].instance("local-lake").session
 
 
 async def test_issuer_outage_is_a_503_and_recovers(jp_fetch, jp_serverapp, lake):
@@ -60,7 +60,7 @@ async def test_issuer_outage_is_a_503_and_recovers(jp_fetch, jp_serverapp, lake)
     assert code == 200, body
     stop_issuer(lake)
     try:
-        instance_service(jp_serverapp).tokens.invalidate()  # as after Rucio refused the token
+        rucio_session(jp_serverapp).tokens.invalidate()  # as after Rucio refused the token
         code, body = await call(jp_fetch, "scopes")
         assert code == 503, body
         assert body["service"] == "token issuer"
@@ -83,8 +83,8 @@ async def test_no_token_value_reaches_any_log(jp_fetch, jp_serverapp, lake_info,
         0
     ] == 403
     assert (await call(jp_fetch, "did", params={"did": "lofar:missing"}))[0] == 404
-    service = instance_service(jp_serverapp)
-    exchanged = (await service.tokens.rucio_credentials()).token
+    session = rucio_session(jp_serverapp)
+    exchanged = (await session.tokens.rucio_credentials()).token
     subject = lake_info.user().token_file.read_text()
     secret = lake_info.issuer.clients["exchange"].secret_file.read_text().strip()
     assert exchanged

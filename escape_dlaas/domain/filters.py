@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
 
 Value = str | int | float | bool
 

@@ -1,9 +1,9 @@
-"""Download mode: fetch a DID's files into a local cache with rucio-clients' DownloadClient.
+"""The download cache's jobs: one per DID, run on their own small pool, progress read from disk.
 
-For sites without a notebook-local RSE. One job per DID; progress is measured from the
-bytes present in the cache against the sizes Rucio lists, so it needs no callbacks from
-the download client. Jobs run on their own small pool: a long download never takes a
-worker that searches and status polls need.
+Used by download mode (:mod:`.downloads`) on sites without a notebook-local RSE. Progress
+is measured from the bytes present in the cache against the sizes Rucio lists, so it needs
+no callbacks from the download client. Jobs run on their own small pool: a long download
+never takes a worker that searches and status polls need. Nothing here talks to Rucio.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .errors import DLaaSError, PermissionDenied
+from ..errors import DLaaSError
 
 RUNNING, DONE, FAILED = "RUNNING", "DONE", "FAILED"
 log = logging.getLogger("escape_dlaas.downloads")
@@ -64,20 +63,6 @@ class DownloadJob:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
         }
-
-
-def embargo_refusal(did: str, metadata: Mapping[str, Any], today: date | None = None) -> PermissionDenied | None:
-    """Rucio checks embargoes on rules; a download bypasses rules, so we check the metadata here."""
-    until = metadata.get("embargo_until")
-    if not until:
-        return None
-    try:
-        end = date.fromisoformat(str(until)[:10])
-    except ValueError:
-        return PermissionDenied(f"{did} carries an embargo ({until}) that cannot be read; not downloading it")
-    if end > (today or date.today()):
-        return PermissionDenied(f"{did} is embargoed until {end.isoformat()}; it cannot be downloaded before then")
-    return None
 
 
 class DownloadManager:

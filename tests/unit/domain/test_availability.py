@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from escape_dlaas.availability import did_availability, file_state, summarise_rule
+from escape_dlaas.domain.availability import dataset_availability, did_availability, file_state, summarise_rule
 
 NB = "NOTEBOOK-LOCAL"
 
@@ -72,8 +72,6 @@ def drow(rse, length, available, size=100):
 
 
 def test_dataset_state_from_dataset_replicas_without_listing_files():
-    from escape_dlaas.availability import dataset_availability
-
     assert dataset_availability("s:ds", [drow("SAFE", 3, 3), drow(NB, 3, 3)], [], NB).state == "AVAILABLE"
     partial = dataset_availability("s:ds", [drow("SAFE", 3, 3), drow(NB, 3, 1)], [], NB)
     assert (partial.state, partial.files_at_notebook, partial.files_total) == ("PARTIAL", 1, 3)
@@ -81,8 +79,6 @@ def test_dataset_state_from_dataset_replicas_without_listing_files():
 
 
 def test_dataset_rule_locks_are_newer_than_the_counts():
-    from escape_dlaas.availability import dataset_availability
-
     stale = [drow("SAFE", 3, 3), drow(NB, 3, 0)]
     copying = dataset_availability("s:ds", stale, [rule("REPLICATING", 1, 2)], NB)
     assert (copying.state, copying.files_at_notebook, copying.files_replicating) == ("REPLICATING", 1, 2)

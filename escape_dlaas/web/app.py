@@ -8,12 +8,12 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Dict, Float, Instance, Int, List, Type, Unicode, default
 
-from . import __version__
-from .auth import RedactingFilter
-from .config import parse_instances
-from .errors import ConfigurationError
+from .. import __version__
+from ..auth import RedactingFilter
+from ..config import parse_instances
+from ..domain.instances import InstanceRegistry
+from ..errors import ConfigurationError
 from .handlers import route_table
-from .service import DataLakeService
 
 
 def install_redaction(server_log: logging.Logger | None) -> None:
@@ -66,13 +66,14 @@ class DLaaS(ExtensionApp):
         2.0, help="How long an availability answer may be reused for identical bulk requests (explicit freshness)."
     ).tag(config=True)
 
+    # Named for what it held before the domain was split up; kept so that site configs keep working.
     service_class = Type(
-        DataLakeService,
-        klass=DataLakeService,
-        help="The domain service; sites and tests may substitute a subclass.",
+        InstanceRegistry,
+        klass=InstanceRegistry,
+        help="The registry of configured instances (InstanceRegistry); sites and tests may substitute a subclass.",
     ).tag(config=True)
 
-    service = Instance(DataLakeService, allow_none=True)
+    registry = Instance(InstanceRegistry, allow_none=True)
     config_error = Instance(ConfigurationError, allow_none=True)
 
     @default("log")
@@ -90,7 +91,7 @@ class DLaaS(ExtensionApp):
             self.log.error("escape-dlaas configuration is invalid: %s (c.DLaaS.%s)", error.message, error.field)
             self.config_error = error
             instances, default_name = (), None
-        self.service = self.service_class(
+        self.registry = self.service_class(
             instances=instances,
             default_instance=default_name,
             max_workers=self.max_workers,
@@ -100,7 +101,7 @@ class DLaaS(ExtensionApp):
             config_error=self.config_error,
             log=self.log,
         )
-        self.settings["escape_dlaas"] = {"service": self.service, "version": __version__}
+        self.settings["escape_dlaas"] = {"instances": self.registry, "version": __version__}
         if not instances and self.config_error is None:
             self.log.warning("escape-dlaas: no Rucio instance configured (set c.DLaaS.instances)")
 
@@ -108,8 +109,8 @@ class DLaaS(ExtensionApp):
         self.handlers.extend(route_table())
 
     async def stop_extension(self) -> None:
-        if self.service is not None:
-            self.service.close()
+        if self.registry is not None:
+            self.registry.close()
 
     def _extension_info(self) -> dict[str, Any]:
         return {"version": __version__}

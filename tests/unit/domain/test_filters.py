@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from escape_dlaas.errors import InvalidInput
-from escape_dlaas.filters import (
+from escape_dlaas.domain.filters import (
     Condition,
     check_name_pattern,
     format_filter_string,
@@ -15,6 +14,7 @@ from escape_dlaas.filters import (
     parse_filter_string,
     to_rucio_filters,
 )
+from escape_dlaas.errors import InvalidInput
 
 
 def test_and_or_and_every_operator():

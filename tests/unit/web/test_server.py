@@ -10,7 +10,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from escape_dlaas import __version__
-from escape_dlaas.handlers import route_table
+from escape_dlaas.web.handlers import route_table
 
 
 def closed_port() -> int:
@@ -181,7 +181,7 @@ async def test_state_changes_need_the_xsrf_token(jp_serverapp, http_server_clien
 
 
 def test_relative_directory_for_the_file_browser():
-    from escape_dlaas.handlers import relative_to_root
+    from escape_dlaas.web.handlers import relative_to_root
 
     assert relative_to_root("/srv/root/data/ska", "/srv/root") == "data/ska"
     assert relative_to_root("/srv/root", "/srv/root/") == ""

@@ -1,0 +1,165 @@
+"""A rucio-clients ``Client`` for a server: it never authenticates by itself.
+
+rucio-clients is built for a terminal: on a missing token or a 401 it reads token
+files, runs WLCG discovery and finally starts an interactive OIDC login. Inside a
+server that would hang or pick up a stale token, so :class:`TokenClient` disables
+all of that: the token comes from our ``TokenManager`` and is set before every call.
+
+Everything here blocks; the domain's ``RucioSession`` runs it in a bounded thread pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus
+
+import requests
+from rucio.client import Client
+from rucio.common import exception as rucio_exc
+from rucio.common.utils import build_url
+
+from ..config import InstanceConfig
+
+# The client's own logger: quiet and never below INFO (it logs request headers at DEBUG).
+_CLIENT_LOG = logging.getLogger("escape_dlaas.rucio_client")
+_CLIENT_LOG.setLevel(logging.WARNING)
+
+
+class TokenClient(Client):
+    """A rucio-clients ``Client`` that never authenticates by itself."""
+
+    # One attempt per call: retries and back-off are the caller's business (timeouts must hold).
+    AUTH_RETRIES = 0
+
+    def __init__(self, instance: InstanceConfig):
+        ca: str | bool | None = str(instance.ca_bundle) if instance.ca_bundle else None
+        super().__init__(
+            rucio_host=instance.rucio_url,
+            auth_host=instance.auth_url,
+            # A placeholder keeps the client from looking for a rucio.cfg to learn the account;
+            # the real value (None: the identity's default account) is restored below.
+            account=instance.account or "-",
+            ca_cert=ca,
+            auth_type="oidc",
+            creds={},
+            timeout=instance.timeout_seconds,
+            user_agent="escape-dlaas",
+            vo=instance.vo,
+            logger=_CLIENT_LOG,
+        )
+        self.account = instance.account
+        self.request_retries = 0
+
+    # rucio-clients' private hooks (name-mangled): token handling is ours.
+    def _BaseClient__authenticate(self) -> None:
+        return None
+
+    def _BaseClient__get_token(self) -> None:
+        # Keep the 401 answer: the caller turns it into a refresh or a plain error.
+        return None
+
+    def _BaseClient__write_token(self) -> None:
+        return None
+
+    def _back_off(self, retry_number: int, reason: str) -> None:
+        return None
+
+    def set_credentials(self, token: str | None, account: str | None) -> None:
+        self.auth_token = token or ""
+        self.headers["X-Rucio-Auth-Token"] = self.auth_token
+        if account:
+            self.account = account
+
+    def ping_server(self) -> dict[str, Any]:
+        """``GET /ping``: needs no token."""
+        response = self.session.get(
+            f"{self.host}/ping",
+            timeout=self.timeout,
+            verify=self.ca_cert or False,
+            headers={"Accept": "application/json"},
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def search_dids(
+        self, scope: str, filters: list[dict[str, Any]], did_type: str, limit: int | None, *, long: bool = False
+    ) -> Iterator[Any]:
+        """``list_dids`` with the server-side ``limit`` that rucio-clients does not expose.
+
+        The answer is a newline-delimited JSON stream read lazily, so the first rows
+        arrive without waiting for the whole result set. Rows are names, or with ``long``
+        dicts that also carry ``did_type``, ``bytes`` and ``length``.
+        """
+        path = "/".join([self.DIDS_BASEURL, quote_plus(scope), "dids", "search"])
+        payload: dict[str, Any] = {"type": did_type, "filters": filters, "long": long, "recursive": False}
+        if limit is not None:
+            payload["limit"] = limit
+        url = build_url(self.host, path=path, params=payload)
+        response = self._send_request(url, method=_http_get())
+        if response.status_code != 200:
+            self._raise_from(response)
+        try:
+            yield from self._load_json_data(response)
+        finally:
+            response.close()
+
+    def _raise_from(self, response: requests.Response) -> None:
+        exc_cls, exc_msg = self._get_exception(
+            headers=response.headers, status_code=response.status_code, data=response.content
+        )
+        raise exc_cls(exc_msg)
+
+
+def _http_get() -> Any:
+    from rucio.common.constants import HTTPMethod
+
+    return HTTPMethod.GET
+
+
+_CONFIG_LOCK = threading.Lock()
+
+
+def ensure_client_config(private_dir: Path) -> None:
+    """Give rucio-clients an (empty) configuration file when the site has none.
+
+    Parts of rucio-clients (the download client, the storage protocols) read rucio.cfg
+    and fail outright when no file exists, although every value they need has a default
+    or comes from us. An empty file in a private directory satisfies them; a site's own
+    rucio.cfg, when there is one, is left in charge.
+    """
+    from rucio.common import config as rucio_config
+
+    with _CONFIG_LOCK:
+        try:
+            rucio_config.get_config()
+            return
+        except rucio_exc.ConfigNotFound:
+            pass
+        private_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = private_dir / "rucio.cfg"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(
+                    "# Written by escape-dlaas: the site has no rucio.cfg; all values come from c.DLaaS.\n[common]\n[client]\n[download]\n"
+                )
+        os.environ["RUCIO_CONFIG"] = str(path)
+        rucio_config.clean_cached_config()
+
+
+def prime_rse_info(client: TokenClient, rse_names: Iterable[str]) -> None:
+    """Put the RSEs' protocol settings into rucio-clients' cache, fetched with our client.
+
+    The storage layer (``rsemanager``) otherwise builds a client of its own from rucio.cfg
+    and its token file, which a server extension must not depend on.
+    """
+    from rucio.rse import rsemanager
+
+    for name in rse_names:
+        rsemanager.RSE_REGION.set(f"rse_info_{name}:{client.vo}", client.get_rse(name))

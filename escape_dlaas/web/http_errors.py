@@ -1,0 +1,76 @@
+"""The one place where domain errors become HTTP answers: a status code and a JSON body."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import tornado.web
+
+from ..errors import (
+    ConfigurationError,
+    Conflict,
+    CredentialsExpired,
+    CredentialsMissing,
+    DLaaSError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Refused,
+    ServiceTimeout,
+    ServiceUnavailable,
+)
+
+log = logging.getLogger("escape_dlaas")
+
+_STATUS: list[tuple[type[DLaaSError], int]] = [
+    (InvalidInput, 400),
+    (CredentialsMissing, 401),
+    (CredentialsExpired, 401),
+    (PermissionDenied, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Refused, 422),
+    (ConfigurationError, 503),
+    (ServiceTimeout, 504),
+    (ServiceUnavailable, 502),
+]
+INTERNAL_ERROR = {"message": "escape-dlaas hit an internal error; the server log has details", "reason": "internal"}
+
+
+def status_for(error: DLaaSError) -> int:
+    """The HTTP status of a domain error."""
+    if isinstance(error, ServiceUnavailable) and not isinstance(error, ServiceTimeout) and error.service != "Rucio":
+        return 503  # the token issuer, oidc-agent or the hub: our side of sign-in is down
+    for kind, status in _STATUS:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+Handler = Callable[..., Awaitable[None]]
+
+
+def api(method: Handler) -> Handler:
+    """Authenticate, then turn domain errors into JSON answers with the right status."""
+
+    @tornado.web.authenticated
+    @functools.wraps(method)
+    async def wrapper(self: tornado.web.RequestHandler, *args: Any, **kwargs: Any) -> None:
+        try:
+            await method(self, *args, **kwargs)
+        except DLaaSError as error:
+            self.set_status(status_for(error))
+            self.finish(json.dumps(error.to_dict()))
+        except tornado.web.HTTPError:
+            raise
+        except Exception:
+            # A bug of ours: log it (messages are built without tokens) and say so plainly.
+            log.exception("escape-dlaas: unexpected error in %s %s", self.request.method, self.request.path)
+            self.set_status(500)
+            self.finish(json.dumps(INTERNAL_ERROR))
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,115 @@
+"""Search: what is asked of Rucio for a query, and how the cursor walks through scopes."""
+
+from __future__ import annotations
+
+import pytest
+
+from escape_dlaas.domain.filters import parse_filter_string
+from escape_dlaas.domain.search import search
+from escape_dlaas.errors import InvalidInput
+
+from .fakes import FakeSession
+
+pytestmark = pytest.mark.asyncio
+
+CATALOGUE = {
+    "a": [{"name": "a1", "did_type": "FILE", "bytes": 1, "length": None}, {"name": "a2"}, {"name": "a3"}],
+    "b": [{"name": "b1"}, {"name": "b2"}],
+}
+
+
+@pytest.fixture
+def session():
+    session = FakeSession()
+    session.listings = []  # (scope, filters, type, limit, long) of every listing asked for
+
+    def search_dids(scope, filters, did_type, limit, *, long=False):
+        session.listings.append((scope, filters, did_type, limit, long))
+        yield from (row if long else row["name"] for row in CATALOGUE[scope])
+
+    session.client.search_dids = search_dids
+    session.client.list_scopes = lambda: ["b", "a"]
+    return session
+
+
+async def names_page(session, cursor=None, **query):
+    query = {"pattern": "*", "scope": None, "did_type": "all", "filters": [], "page_size": 2, **query}
+    return await search(session, cursor=cursor, details="names", **query)
+
+
+async def test_pages_walk_scope_after_scope_with_the_cursor(session):
+    first = await names_page(session)
+    assert [i["did"] for i in first["items"]] == ["a:a1", "a:a2"]
+    assert first["items"][0] == {"did": "a:a1", "scope": "a", "name": "a1", "type": "FILE", "bytes": 1, "length": None}
+    assert first["scopes_searched"] == ["a"]
+    assert first["next_cursor"]
+
+    second = await names_page(session, first["next_cursor"])
+    assert [i["did"] for i in second["items"]] == ["a:a3", "b:b1"]
+    assert second["scopes_searched"] == ["a", "b"]
+
+    third = await names_page(session, second["next_cursor"])
+    assert [i["did"] for i in third["items"]] == ["b:b2"]
+    assert third["next_cursor"] is None
+    # Rucio is asked for one row more than the page needs (to know whether there is more),
+    # counted from the start of the scope: the server-side limit, never the whole scope.
+    assert [(scope, limit) for scope, _, _, limit, _ in session.listings] == [
+        ("a", 3),
+        ("a", 5),
+        ("b", 2),
+        ("b", 4),
+    ]
+    assert session.calls.count("list scopes") == 1, "the scope list is cached"
+
+
+async def test_a_typed_scope_is_the_only_one_searched(session):
+    page = await names_page(session, pattern="b:b*", page_size=10)
+    assert [i["did"] for i in page["items"]] == ["b:b1", "b:b2"]
+    assert page["next_cursor"] is None
+    assert page["scopes_searched"] == ["b"]
+    assert session.listings == [("b", [{"name": "b*"}], "all", 11, True)]
+    assert "list scopes" not in session.calls
+
+
+async def test_metadata_filters_go_to_rucio_and_the_type_is_checked_on_the_page(session):
+    session.client.get_metadata_bulk = lambda dids, inherit, plugin: [
+        {**d, "did_type": "DATASET" if d["name"] == "a2" else "FILE", "bytes": 7, "length": 3} for d in dids
+    ]
+    filters = parse_filter_string("telescope=lofar,energy>3")
+    page = await names_page(session, scope="a", did_type="dataset", filters=filters, page_size=5)
+    # the metadata plugin ignores the type: everything is listed, then filtered by one bulk call
+    assert session.listings == [("a", [{"telescope": "lofar", "energy.gt": 3, "name": "*"}], "all", 6, False)]
+    assert page["items"] == [{"did": "a:a2", "scope": "a", "name": "a2", "type": "DATASET", "bytes": 7, "length": 3}]
+    assert session.calls == ["search scope a", "read metadata"]
+
+
+async def test_a_cursor_from_another_query_is_refused(session):
+    first = await names_page(session)
+    with pytest.raises(InvalidInput) as caught:
+        await names_page(session, first["next_cursor"], did_type="file")
+    assert caught.value.field == "cursor"
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"pattern": None}, "q"),
+        ({"pattern": "a b"}, "q"),
+        ({"did_type": "galaxy"}, "type"),
+        ({"scope": "no scope"}, "scope"),
+        ({"pattern": "a+b:x*"}, "scope"),
+    ],
+)
+async def test_bad_queries_fail_before_calling_rucio(session, query, field):
+    with pytest.raises(InvalidInput) as caught:
+        await names_page(session, **query)
+    assert caught.value.field == field
+    assert session.calls == []
+
+
+async def test_details_must_be_names_or_full(session):
+    with pytest.raises(InvalidInput) as caught:
+        await search(
+            session, pattern="*", scope=None, did_type="all", filters=[], page_size=2, cursor=None, details="all"
+        )
+    assert caught.value.field == "details"

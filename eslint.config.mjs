@@ -63,7 +63,7 @@ export default tseslint.config(
           ignoreImports: [
             './actions',
             './components/DataLakePanel',
-            './model',
+            './models/datalake',
             './notifications'
           ]
         }

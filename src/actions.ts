@@ -1,7 +1,7 @@
 /**
  * What the panel's buttons ask JupyterLab to do: dialogs, notifications, the
  * file browser, the clipboard, the active notebook. Components call an
- * `IDataLakeActions`; the plugin gives them the one below, tests a fake.
+ * `IDataLakeActions` (tokens.ts); the plugin gives them the one below, tests a fake.
  */
 import {
   Clipboard,
@@ -15,41 +15,11 @@ import { TranslationBundle } from '@jupyterlab/translation';
 
 import { MakeAvailableBody } from './components/MakeAvailableForm';
 import { formatDuration } from './format';
-import { DataLakeModel } from './model';
+import { IDidPathsResponse, IRule } from './api/types';
+import { DataLakeModel } from './models/datalake';
 import { relativeToServerRoot } from './paths';
 import { pathsSnippet } from './snippets';
-import { IAvailability, IDidPathsResponse, IRule } from './tokens';
-
-/** What the make-available dialog needs to know about the data. */
-export interface IMakeAvailableItem {
-  did: string;
-  /** Total size, when known. */
-  bytes: number | null;
-  /** Number of files, when known. */
-  length: number | null;
-  availability: IAvailability | null;
-}
-
-export interface IDataLakeActions {
-  /** Ask for a target and lifetime (showing how much data moves), then create the rule. */
-  makeAvailable(item: IMakeAvailableItem): Promise<void>;
-  /** Ask for a new lifetime, then change the rule. */
-  extendRule(rule: IRule): Promise<void>;
-  /** Confirm, then cancel the rule. */
-  cancelRule(rule: IRule): Promise<void>;
-  /** Show the folder of the DID's local files in the file browser. */
-  openInFileBrowser(did: string): Promise<void>;
-  /** Copy one path to the clipboard. */
-  copyPath(path: string): void;
-  /** Copy the DID's local folder (or its one file) to the clipboard. */
-  copyPaths(did: string): Promise<void>;
-  /** Insert a cell defining the DID's local paths below the active cell of the active notebook. */
-  insertSnippet(did: string): Promise<void>;
-  /** Whether there is a notebook to insert code in. */
-  readonly canInsertSnippet: boolean;
-  /** Open the extension's settings. */
-  openSettings(): void;
-}
+import { IDataLakeActions, IMakeAvailableItem } from './tokens';
 
 /** The notebook side of inserting code; the plugin adapts INotebookTracker to it. */
 export interface INotebookTarget {
@@ -82,7 +52,7 @@ export class DataLakeActions implements IDataLakeActions {
   async makeAvailable(item: IMakeAvailableItem): Promise<void> {
     const trans = this._trans;
     const model = this._model;
-    await model.loadCatalogue();
+    await model.catalogue.load();
     const targets = model.catalogue.targets ?? [];
     if (targets.length === 0) {
       Notification.error(
@@ -98,7 +68,7 @@ export class DataLakeActions implements IDataLakeActions {
         availability: model.availabilityOf(item.did, item.availability)
       },
       targets,
-      defaultTargetId: model.defaultTarget?.id ?? targets[0].id,
+      defaultTargetId: model.catalogue.defaultTarget?.id ?? targets[0].id,
       defaultLifetimeDays: model.preferences.defaultLifetimeDays,
       trans
     });

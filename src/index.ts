@@ -25,7 +25,9 @@ import { Debouncer } from '@lumino/polling';
 import { DataLakeActions, INotebookTarget } from './actions';
 import { DataLakePanel } from './components/DataLakePanel';
 import { dataLakeIcon } from './icons';
-import { DataLakeModel, DEFAULT_PREFERENCES, IPersistentState } from './model';
+import { DidTypeFilter } from './api/types';
+import { DataLakeModel } from './models/datalake';
+import { IPersistentState } from './models/panelState';
 import {
   ProblemNotifier,
   RequestErrorNotifier,
@@ -33,7 +35,7 @@ import {
 } from './notifications';
 import {
   CommandIDs,
-  DidTypeFilter,
+  DEFAULT_PREFERENCES,
   IDataLakeModel,
   IDataLakePreferences,
   PLUGIN_ID,

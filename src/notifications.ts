@@ -2,12 +2,11 @@ import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { IDisposable } from '@lumino/disposable';
 
-import type { IDataLakeActions } from './actions';
+import type { DataLakeRequestError } from './api/request';
 import { formatBytes } from './format';
-import type { DataLakeModel } from './model';
-import type { DataLakeRequestError } from './request';
-import { IDataLakeModel } from './tokens';
-import type { ITransfer, TransfersModel } from './transfers';
+import type { DataLakeModel } from './models/datalake';
+import type { ITransfer, TransfersModel } from './models/transfers';
+import { IDataLakeActions, IDataLakeModel } from './tokens';
 
 /**
  * Turns the model's problems into JupyterLab notifications.

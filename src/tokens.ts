@@ -1,11 +1,13 @@
 /**
- * Identifiers, REST response types and interfaces shared by the frontend.
+ * Identifiers and the interfaces the parts of the frontend share: plugin and
+ * command ids, the model's token, the preferences, the panel's actions.
  *
- * The response types mirror the server contract, escape_dlaas/openapi.yaml:
- * keep field names exactly as the server sends them.
+ * The REST API's own shapes live in api/types.ts.
  */
 import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
+
+import { IAvailability, IRule, IStatusResponse } from './api/types';
 
 /** The npm package name, prefix of every plugin, command and token id. */
 export const EXTENSION_NAME = 'escape-dlaas';
@@ -15,9 +17,6 @@ export const PLUGIN_ID = 'escape-dlaas:plugin';
 
 /** Gettext domain of the extension's own strings. */
 export const TRANSLATION_DOMAIN = 'escape_dlaas';
-
-/** URL path segment under the server's base_url where the REST API lives. */
-export const API_NAMESPACE = 'escape-dlaas';
 
 /** DOM id of the left sidebar panel, also its ILayoutRestorer key. */
 export const PANEL_ID = 'escape-dlaas-panel';
@@ -38,50 +37,6 @@ export namespace CommandIDs {
 /** Key of the extension's entry in the IStateDB (watched DIDs, instance, last search). */
 export const STATE_KEY = 'escape-dlaas:state';
 
-/** What `GET /escape-dlaas/status` says about one configured Rucio instance. */
-export interface IInstanceStatus {
-  /** Stable identifier of the instance in the admin configuration. */
-  name: string;
-  /** Human-readable name shown to the scientist. */
-  display_name: string;
-  rucio_url: string;
-  /** Rucio virtual organisation, when the instance sets one. */
-  vo?: string;
-  /** Whether the Rucio server answered the last ping. */
-  reachable: boolean;
-  /** Rucio server version, when reachable. */
-  rucio_version?: string | null;
-  /** Round-trip time of the ping in milliseconds, when reachable. */
-  latency_ms?: number | null;
-  /** When the server last asked Rucio (ISO 8601); answers are a few seconds fresh. */
-  checked_at?: string;
-  /** Why Rucio could not be reached, in plain words; null when reachable. */
-  error?: string | null;
-}
-
-/** Body of `GET /escape-dlaas/status`. */
-export interface IStatusResponse {
-  /** Version of the escape-dlaas server extension. */
-  version: string;
-  /** Name of the instance the administrator marked as default, if any. */
-  default_instance?: string | null;
-  /** Set when the administrator's configuration is invalid (it names the key). */
-  configuration_error?: IErrorResponse | null;
-  instances: IInstanceStatus[];
-}
-
-/** Body of every 4xx/5xx answer of the server extension. */
-export interface IErrorResponse {
-  /** Explanation written for the scientist. */
-  message: string;
-  /** Short machine-readable code, e.g. `not_found`. */
-  reason: string;
-  /** The request field at fault, for input errors. */
-  field?: string;
-  /** The external service at fault (e.g. Rucio, the token issuer), if any. */
-  service?: string;
-}
-
 /** User preferences from the Settings Editor (schema/plugin.json). */
 export interface IDataLakePreferences {
   /** Seconds between two status (and watched-data) checks while the panel is visible. */
@@ -97,6 +52,16 @@ export interface IDataLakePreferences {
   /** Default make-available target: `notebook` or a QoS class; empty: notebook-local. */
   defaultTarget: string;
 }
+
+/** Preferences used until the settings are loaded; same defaults as schema/plugin.json. */
+export const DEFAULT_PREFERENCES: Readonly<IDataLakePreferences> = {
+  pollInterval: 30,
+  transferPollInterval: 5,
+  searchPageSize: 100,
+  defaultInstance: '',
+  defaultLifetimeDays: 7,
+  defaultTarget: ''
+};
 
 /**
  * Where the frontend stands with the server extension.
@@ -138,202 +103,38 @@ export const IDataLakeModel = new Token<IDataLakeModel>(
   'The Data Lake model: status of the configured Rucio instances and user preferences.'
 );
 
-/* ------------------------------------------------------------------------
- * Data identifiers, availability, rules: the shapes of the instance endpoints.
- * ---------------------------------------------------------------------- */
-
-/** The `type` filter of a search. */
-export type DidTypeFilter =
-  'all' | 'collection' | 'dataset' | 'container' | 'file';
-
-/** Whether a DID's data can be used at the notebook (Availability.state). */
-export type AvailabilityState =
-  | 'AVAILABLE'
-  | 'PARTIAL'
-  | 'REPLICATING'
-  | 'STUCK'
-  | 'NOT_AVAILABLE'
-  | 'EMPTY'
-  | 'UNKNOWN';
-
-/** Availability of one DID at the notebook-local storage. */
-export interface IAvailability {
+/** What the make-available dialog needs to know about the data. */
+export interface IMakeAvailableItem {
   did: string;
-  state: AvailabilityState;
-  files: { total: number; at_notebook: number; replicating: number };
-  bytes: { total: number; at_notebook: number };
-  /** Rules towards the notebook on this DID. */
-  rule_ids?: string[];
-  /** Rucio's reason, for STUCK (and UNKNOWN). */
-  reason?: string | null;
-}
-
-/** One search result. */
-export interface ISearchItem {
-  did: string;
-  scope: string;
-  name: string;
-  /** FILE, DATASET or CONTAINER (upper case), when known. */
-  type: string | null;
+  /** Total size, when known. */
   bytes: number | null;
-  /** Number of files. */
+  /** Number of files, when known. */
   length: number | null;
-  /** Absent until the item is described (a page fetched with `details: 'names'`). */
-  metadata?: Record<string, unknown>;
-  /** Absent until described; null for what has no state here (containers on a page). */
-  availability?: IAvailability | null;
+  availability: IAvailability | null;
 }
 
-/** Body of `GET instances/{i}/search`. */
-export interface ISearchResponse {
-  items: ISearchItem[];
-  next_cursor: string | null;
-  scopes_searched?: string[];
-}
-
-/** One metadata condition; a filter is OR groups of AND-ed conditions. */
-export interface IFilterCondition {
-  key: string;
-  op: FilterOperator;
-  value: string | number | boolean;
-}
-
-/** Comparison operators of the metadata filter. */
-export type FilterOperator = '=' | '!=' | '<' | '<=' | '>' | '>=';
-
-/** What a search asks for. */
-export interface ISearchQuery {
-  /** Name pattern with `*` wildcards, optionally `scope:pattern`. */
-  pattern: string;
-  /** One scope, or '' for all. */
-  scope: string;
-  type: DidTypeFilter;
-  /** Metadata filter: OR groups of AND-ed conditions ([] for none). */
-  filters: IFilterCondition[][];
-}
-
-/** A Rucio replication rule as the server summarises it. */
-export interface IRule {
-  id: string;
-  did: string;
-  account: string;
-  rse_expression: string;
-  /** Rucio's rule state: OK, REPLICATING, STUCK, SUSPENDED, WAITING_APPROVAL, INJECT. */
-  state: string;
-  locks: { ok: number; replicating: number; stuck: number };
-  /** ISO date-time in UTC (Rucio sends no zone), or null for no expiry. */
-  expires_at: string | null;
-  created_at?: string | null;
-  /** Rucio's explanation, for stuck rules. */
-  error: string | null;
-  /** Whether the rule brings data to the notebook-local storage. */
-  towards_notebook: boolean;
-  copies?: number;
-  comment?: string | null;
-}
-
-/** Body of `GET instances/{i}/did`. */
-export interface IDidDetails {
-  did: string;
-  scope: string;
-  name: string;
-  type: string | null;
-  bytes: number | null;
-  length: number | null;
-  metadata: Record<string, unknown>;
-  rules: IRule[];
-  availability: IAvailability;
-  rses?: Record<string, { qos_class: string | null; notebook_local: boolean }>;
-}
-
-/** One replica of a file. */
-export interface IReplica {
-  rse: string;
-  state: string;
-  qos_class: string | null;
-}
-
-/** One file of a DID, with where its replicas are. */
-export interface IDidFile {
-  did: string;
-  scope?: string;
-  name?: string;
-  bytes: number | null;
-  adler32?: string | null;
-  /** AVAILABLE, REPLICATING, STUCK (at the notebook), ELSEWHERE or LOST. */
-  state: string;
-  reason: string | null;
-  replicas: IReplica[];
-  /** Absolute path on the Jupyter server, when the file is at the notebook. */
-  local_path: string | null;
-}
-
-/** Body of `GET instances/{i}/did/files`. */
-export interface IDidFilesResponse {
-  did: string;
-  files: IDidFile[];
-  next_cursor: string | null;
-}
-
-/** Body of `GET instances/{i}/did/paths`. */
-export interface IDidPathsResponse {
-  did: string;
-  /** File DID → absolute local path, for the files at the notebook. */
-  paths: Record<string, string>;
-  /** File DIDs not (yet) at the notebook. */
-  missing: string[];
-  /** The directory holding the files, when some are here. */
-  directory: string | null;
-}
-
-/** Body of `POST instances/{i}/rules` (201 created, 200 existing). */
-export interface IRuleCreated {
-  rule: IRule;
-  created: boolean;
-}
-
-/** A storage element with its QoS class. */
-export interface IRse {
-  name: string;
-  qos_class: string | null;
-  notebook_local: boolean;
-}
-
-/** A make-available target: `notebook` or a QoS class. */
-export interface ITarget {
-  id: string;
-  label: string;
-  rse_expression: string;
-}
-
-/** Body of `GET instances/{i}/rses`. */
-export interface IRsesResponse {
-  rses: IRse[];
-  targets: ITarget[];
-}
-
-/** What the server knows about the credentials in use (never the token). */
-export interface ITokenSummary {
-  authenticated?: boolean;
-  auth_type?: string | null;
-  sub?: string | null;
-  iss?: string | null;
-  aud?: string[] | string | null;
-  scope?: string | null;
-  /** Expiry, seconds since the epoch. */
-  exp?: number | null;
-  /** Seconds left when the server answered. */
-  expires_in?: number | null;
-  /** Where the token was found, e.g. `file:/path` or `env:ACCESS_TOKEN`. */
-  source?: string | null;
-  /** Whether the server exchanged it for a Rucio token. */
-  exchanged?: boolean;
-  username?: string | null;
-}
-
-/** Body of `GET instances/{i}/whoami`. */
-export interface IWhoAmI {
-  instance: string;
-  account: string;
-  token: ITokenSummary;
+/**
+ * What the panel's buttons ask JupyterLab to do: dialogs, notifications, the
+ * file browser, the clipboard, the active notebook. Components call it; the
+ * plugin gives them DataLakeActions (actions.ts), tests a fake.
+ */
+export interface IDataLakeActions {
+  /** Ask for a target and lifetime (showing how much data moves), then create the rule. */
+  makeAvailable(item: IMakeAvailableItem): Promise<void>;
+  /** Ask for a new lifetime, then change the rule. */
+  extendRule(rule: IRule): Promise<void>;
+  /** Confirm, then cancel the rule. */
+  cancelRule(rule: IRule): Promise<void>;
+  /** Show the folder of the DID's local files in the file browser. */
+  openInFileBrowser(did: string): Promise<void>;
+  /** Copy one path to the clipboard. */
+  copyPath(path: string): void;
+  /** Copy the DID's local folder (or its one file) to the clipboard. */
+  copyPaths(did: string): Promise<void>;
+  /** Insert a cell defining the DID's local paths below the active cell of the active notebook. */
+  insertSnippet(did: string): Promise<void>;
+  /** Whether there is a notebook to insert code in. */
+  readonly canInsertSnippet: boolean;
+  /** Open the extension's settings. */
+  openSettings(): void;
 }

@@ -2,7 +2,7 @@ import { Dialog, Notification } from '@jupyterlab/apputils';
 import { fireEvent, waitFor } from '@testing-library/dom';
 
 import { DataLakeActions, INotebookTarget } from '../actions';
-import { DataLakeModel } from '../model';
+import { DataLakeModel } from '../models/datalake';
 import { availability, FakeLake, INSTANCE, rule } from './fakeLake';
 import { dialog, pressDialogButton, trans } from './testUtils';
 

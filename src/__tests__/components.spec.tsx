@@ -13,8 +13,8 @@ import {
 } from '../components/MakeAvailableForm';
 import { ResultRow, SearchView } from '../components/SearchView';
 import { VirtualList } from '../components/VirtualList';
-import { DataLakeModel } from '../model';
-import { IAvailability } from '../tokens';
+import { IAvailability } from '../api/types';
+import { DataLakeModel } from '../models/datalake';
 import {
   availability,
   errorResponse,
@@ -848,7 +848,7 @@ describe('with a model', () => {
       lake.overrides.set('GET whoami', () =>
         errorResponse(401, message, 'credentials_missing')
       );
-      await model.refreshIdentity();
+      await model.identity.refresh();
       const panel = new DataLakePanel({ model, actions: fakeActions() });
       Widget.attach(panel, document.body);
       const alert = await waitFor(() =>

@@ -12,7 +12,7 @@ import {
   ISearchItem,
   ITarget,
   IWhoAmI
-} from '../tokens';
+} from '../api/types';
 import { FakeJupyterServer, jsonResponse, makeStatus } from './fakeServer';
 
 export const INSTANCE = 'local-lake';

@@ -5,7 +5,7 @@
  */
 import { ServerConnection } from '@jupyterlab/services';
 
-import { IInstanceStatus, IStatusResponse } from '../tokens';
+import { IInstanceStatus, IStatusResponse } from '../api/types';
 
 /** A base URL with a path, as under JupyterHub, to check URL joining. */
 export const BASE_URL = 'http://localhost:8888/user/alice/';

@@ -2,7 +2,9 @@ import { Dialog, Notification } from '@jupyterlab/apputils';
 import { waitFor } from '@testing-library/dom';
 import { nullTranslator } from '@jupyterlab/translation';
 
-import { DataLakeModel } from '../model';
+import { DataLakeRequestError } from '../api/request';
+import { DataLakeModel } from '../models/datalake';
+import { ITransfer, TransfersModel } from '../models/transfers';
 import {
   compactMessage,
   describeTransfer,
@@ -12,8 +14,6 @@ import {
   TransferNotifier
 } from '../notifications';
 import { TRANSLATION_DOMAIN } from '../tokens';
-import { ITransfer, TransfersModel } from '../transfers';
-import { DataLakeRequestError } from '../request';
 import { Signal } from '@lumino/signaling';
 import {
   availability,

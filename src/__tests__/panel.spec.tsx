@@ -2,8 +2,9 @@ import { fireEvent, waitFor, within } from '@testing-library/dom';
 import { Widget } from '@lumino/widgets';
 
 import { DataLakePanel } from '../components/DataLakePanel';
-import { DataLakeModel } from '../model';
-import { IStatusResponse, PANEL_ID } from '../tokens';
+import { IStatusResponse } from '../api/types';
+import { DataLakeModel } from '../models/datalake';
+import { PANEL_ID } from '../tokens';
 import { FRONTEND_VERSION } from '../version';
 import {
   FakeJupyterServer,

@@ -6,9 +6,10 @@ import { JSONExt } from '@lumino/coreutils';
 import { Widget } from '@lumino/widgets';
 
 import plugin from '../index';
-import { DataLakeModel, DEFAULT_PREFERENCES } from '../model';
+import { DataLakeModel } from '../models/datalake';
 import {
   CommandIDs,
+  DEFAULT_PREFERENCES,
   IDataLakePreferences,
   PANEL_ID,
   PLUGIN_ID,

@@ -5,8 +5,7 @@ import { nullTranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 import React from 'react';
 
-import { IDataLakeActions } from '../actions';
-import { TRANSLATION_DOMAIN } from '../tokens';
+import { IDataLakeActions, TRANSLATION_DOMAIN } from '../tokens';
 
 export const trans = nullTranslator.load(TRANSLATION_DOMAIN);
 

@@ -2,7 +2,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
 import { modClass } from '../format';
-import { IAvailability } from '../tokens';
+import { IAvailability } from '../api/types';
 
 export interface IAvailabilityBadgeProps {
   availability: IAvailability | null;

@@ -7,10 +7,9 @@ import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import React from 'react';
 
-import { IDataLakeActions } from '../actions';
 import { dataLakeIcon } from '../icons';
-import { DataLakeModel } from '../model';
-import { PANEL_ID, TRANSLATION_DOMAIN } from '../tokens';
+import { DataLakeModel } from '../models/datalake';
+import { IDataLakeActions, PANEL_ID, TRANSLATION_DOMAIN } from '../tokens';
 import { PanelErrorBoundary, PanelView } from './PanelView';
 
 /**

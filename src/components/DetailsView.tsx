@@ -2,7 +2,6 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { caretLeftIcon, refreshIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
-import { IDataLakeActions } from '../actions';
 import {
   didName,
   extractDoi,
@@ -14,8 +13,9 @@ import {
   modClass,
   parseRucioDate
 } from '../format';
-import { DataLakeModel } from '../model';
-import { IDidFile, IRule } from '../tokens';
+import { IDidFile, IRule } from '../api/types';
+import { DataLakeModel } from '../models/datalake';
+import { IDataLakeActions } from '../tokens';
 import { AlertMessage } from './AlertMessage';
 import { AvailabilityBadge } from './AvailabilityBadge';
 import { typeLabel } from './SearchView';

@@ -2,15 +2,15 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { addIcon, closeIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
+import { FilterOperator } from '../api/types';
 import {
+  emptyRow,
   IFilterRow,
   isIsoDate,
   KeyKinds,
-  OPERATORS,
   rowKind
-} from '../filters';
-import { emptyRow } from '../search';
-import { FilterOperator } from '../tokens';
+} from '../filters/builder';
+import { OPERATORS } from '../filters/conditions';
 
 export interface IFilterBuilderProps {
   rows: IFilterRow[][];

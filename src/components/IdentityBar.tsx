@@ -2,7 +2,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
 import { formatDuration } from '../format';
-import { DataLakeModel } from '../model';
+import { DataLakeModel } from '../models/datalake';
 import { AlertMessage } from './AlertMessage';
 
 export interface IIdentityBarProps {
@@ -46,7 +46,7 @@ export function IdentityBar(props: IIdentityBarProps): JSX.Element | null {
   const { model, trans } = props;
   const now = useNow(30000, props.now);
   const id = React.useId();
-  const instances = model.instances;
+  const instances = model.connection.instances;
   const current = model.instance;
   if (instances.length === 0 || current === null) {
     return null;
@@ -160,7 +160,7 @@ function SignInStatus(props: {
           <button
             type="button"
             className="jp-mod-styled"
-            onClick={() => void model.refreshIdentity()}
+            onClick={() => void model.identity.refresh()}
           >
             {trans.__('Retry')}
           </button>
@@ -178,7 +178,7 @@ function SignInStatus(props: {
           <button
             type="button"
             className="jp-mod-styled"
-            onClick={() => void model.refreshIdentity()}
+            onClick={() => void model.identity.refresh()}
           >
             {trans.__('Retry')}
           </button>

@@ -1,7 +1,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
-import { IInstanceStatus } from '../tokens';
+import { IInstanceStatus } from '../api/types';
 
 /** Rucio's VO name on single-VO servers: nothing worth showing. */
 const SINGLE_VO = 'def';

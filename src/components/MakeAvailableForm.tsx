@@ -3,9 +3,9 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import React from 'react';
 
-import type { IMakeAvailableItem } from '../actions';
+import { ITarget } from '../api/types';
 import { formatBytes, formatDuration, formatFileCount } from '../format';
-import { ITarget } from '../tokens';
+import { IMakeAvailableItem } from '../tokens';
 
 /** What the user chose in the make-available dialog. */
 export interface IMakeAvailableChoice {

@@ -2,8 +2,9 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { refreshIcon, settingsIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
-import { IDataLakeActions } from '../actions';
-import { DataLakeModel, PanelTab } from '../model';
+import { DataLakeModel } from '../models/datalake';
+import { PanelTab } from '../models/panelState';
+import { IDataLakeActions } from '../tokens';
 import { AlertMessage } from './AlertMessage';
 import { DetailsView } from './DetailsView';
 import { IdentityBar } from './IdentityBar';

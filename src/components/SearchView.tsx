@@ -6,10 +6,10 @@ import {
 } from '@jupyterlab/ui-components';
 import React from 'react';
 
-import { IDataLakeActions } from '../actions';
+import { DidTypeFilter, ISearchItem } from '../api/types';
 import { formatBytes, formatFileCount } from '../format';
-import { DataLakeModel } from '../model';
-import { DidTypeFilter, ISearchItem } from '../tokens';
+import { DataLakeModel } from '../models/datalake';
+import { IDataLakeActions } from '../tokens';
 import { AlertMessage } from './AlertMessage';
 import { AvailabilityBadge, describeAvailability } from './AvailabilityBadge';
 import { FilterBuilder } from './FilterBuilder';

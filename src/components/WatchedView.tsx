@@ -3,7 +3,7 @@ import { closeIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { didName } from '../format';
-import { DataLakeModel } from '../model';
+import { DataLakeModel } from '../models/datalake';
 import { AlertMessage } from './AlertMessage';
 import { AvailabilityBadge } from './AvailabilityBadge';
 

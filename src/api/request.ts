@@ -1,7 +1,10 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { API_NAMESPACE, IErrorResponse } from './tokens';
+import { IErrorResponse } from './types';
+
+/** URL path segment under the server's base_url where the REST API lives. */
+export const API_NAMESPACE = 'escape-dlaas';
 
 /** `reason` of the error raised when the server extension does not answer at all. */
 export const SERVER_EXTENSION_MISSING = 'server_extension_missing';

@@ -3,14 +3,14 @@ import {
   NETWORK_ERROR,
   requestAPI,
   SERVER_EXTENSION_MISSING
-} from '../request';
-import { IStatusResponse } from '../tokens';
+} from '../../api/request';
+import { IStatusResponse } from '../../api/types';
 import {
   FakeJupyterServer,
   jsonResponse,
   makeStatus,
   tornadoNotFound
-} from './fakeServer';
+} from '../fakeServer';
 
 /** The error `promise` rejects with; fails the test if it resolves. */
 async function rejectionOf(

@@ -1,9 +1,9 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { DataLakeAPI } from './api';
-import { DataLakeRequestError, toRequestError } from './request';
-import { IDidDetails, IDidFile } from './tokens';
+import { DataLakeAPI } from '../api/client';
+import { DataLakeRequestError, toRequestError } from '../api/request';
+import { IDidDetails, IDidFile } from '../api/types';
 
 /** Files asked for per page in the details view. */
 export const FILES_PAGE_SIZE = 50;
@@ -109,6 +109,17 @@ export class DetailsModel implements IDisposable {
       this._loadDetails(instance, did, generation),
       this._loadFiles(instance, did, null, generation)
     ]);
+  }
+
+  /** Fetch again if one of these DIDs is shown (its availability or a rule changed). */
+  refreshIfShown(dids: { instance: string; did: string }[]): void {
+    if (
+      dids.some(
+        ({ instance, did }) => instance === this._instance && did === this._did
+      )
+    ) {
+      void this.refresh();
+    }
   }
 
   /** The next page of files. */

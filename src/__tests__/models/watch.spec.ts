@@ -1,15 +1,15 @@
-import { DataLakeAPI } from '../api';
-import { DEFAULT_PREFERENCES } from '../model';
-import { DataLakeRequestError } from '../request';
-import { IDataLakePreferences } from '../tokens';
-import { MAX_WATCH_BACKOFF_MS, WatchModel } from '../watch';
+import { DataLakeAPI } from '../../api/client';
+import { DataLakeRequestError } from '../../api/request';
+import { MAX_BACKOFF_MS } from '../../models/polling';
+import { WatchModel } from '../../models/watch';
+import { DEFAULT_PREFERENCES, IDataLakePreferences } from '../../tokens';
 import {
   availability,
   errorResponse,
   FakeLake,
   INSTANCE,
   rule
-} from './fakeLake';
+} from '../fakeLake';
 
 describe('WatchModel', () => {
   let lake: FakeLake;
@@ -157,12 +157,12 @@ describe('WatchModel', () => {
     expect(lake.count('POST availability')).toBeLessThan(25);
     const times = lake.server.requestTimes;
     const gaps = times.slice(1).map((time, i) => time - times[i]);
-    expect(Math.max(...gaps)).toBe(MAX_WATCH_BACKOFF_MS);
+    expect(Math.max(...gaps)).toBe(MAX_BACKOFF_MS);
     expect(model.error?.message).toBe('Rucio did not answer.');
     expect(errors.length).toBe(lake.count('POST availability'));
 
     lake.overrides.delete('POST availability');
-    await jest.advanceTimersByTimeAsync(MAX_WATCH_BACKOFF_MS + 1000);
+    await jest.advanceTimersByTimeAsync(MAX_BACKOFF_MS + 1000);
     expect(model.error).toBeNull();
     expect(model.entries[0].availability?.state).toBe('NOT_AVAILABLE');
   });

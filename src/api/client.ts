@@ -15,7 +15,7 @@ import {
   ISearchResponse,
   IStatusResponse,
   IWhoAmI
-} from './tokens';
+} from './types';
 
 /** Most DIDs the server takes in one availability request (openapi.yaml). */
 export const MAX_AVAILABILITY_DIDS = 2000;

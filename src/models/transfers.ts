@@ -1,10 +1,10 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { DataLakeAPI } from './api';
-import { DataLakeRequestError, toRequestError } from './request';
-import { IAvailability, IDidPathsResponse, IRule, ITarget } from './tokens';
-import { WatchModel } from './watch';
+import { DataLakeAPI } from '../api/client';
+import { DataLakeRequestError, toRequestError } from '../api/request';
+import { IAvailability, IDidPathsResponse, IRule, ITarget } from '../api/types';
+import { isSettledRule, WatchModel } from './watch';
 
 /**
  * - `requesting`: the rule is being created.
@@ -201,7 +201,7 @@ export class TransfersModel implements IDisposable {
     if (!rule) {
       return;
     }
-    const settled = ['OK', 'STUCK', 'SUSPENDED'].includes(rule.state);
+    const settled = isSettledRule(rule);
     if (!settled && JSON.stringify(rule) === JSON.stringify(transfer.rule)) {
       return; // nothing new
     }

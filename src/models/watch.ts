@@ -2,15 +2,19 @@ import { IDisposable } from '@lumino/disposable';
 import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { DataLakeAPI, MAX_AVAILABILITY_DIDS } from './api';
-import { DataLakeRequestError, toRequestError } from './request';
-import { IAvailability, IDataLakePreferences, IRule } from './tokens';
-
-/** Longest wait between two availability checks while they keep failing. */
-export const MAX_WATCH_BACKOFF_MS = 5 * 60 * 1000;
+import { DataLakeAPI, MAX_AVAILABILITY_DIDS } from '../api/client';
+import { DataLakeRequestError, toRequestError } from '../api/request';
+import { IAvailability, IRule } from '../api/types';
+import { IDataLakePreferences } from '../tokens';
+import { backoffFrequency } from './polling';
 
 /** Rule states after which a rule no longer changes by itself. */
 const SETTLED_RULE_STATES = new Set(['OK', 'STUCK', 'SUSPENDED']);
+
+/** Whether a rule has settled (OK, STUCK or SUSPENDED): it no longer changes by itself. */
+export function isSettledRule(rule: IRule): boolean {
+  return SETTLED_RULE_STATES.has(rule.state);
+}
 
 /** One DID the panel keeps an eye on. */
 export interface IWatchedEntry {
@@ -105,7 +109,7 @@ export class WatchModel implements IDisposable {
       }
     }
     for (const { rule } of this._rules.values()) {
-      if (!SETTLED_RULE_STATES.has(rule.state)) {
+      if (!isSettledRule(rule)) {
         return true;
       }
     }
@@ -258,15 +262,11 @@ export class WatchModel implements IDisposable {
 
   private _frequency(): IPoll.Frequency {
     const preferences = this._preferences();
-    const seconds = this.isActive
-      ? Math.min(preferences.transferPollInterval, preferences.pollInterval)
-      : preferences.pollInterval;
-    const interval = Math.max(1, seconds) * 1000;
-    return {
-      interval,
-      backoff: true,
-      max: Math.max(interval, MAX_WATCH_BACKOFF_MS)
-    };
+    return backoffFrequency(
+      this.isActive
+        ? Math.min(preferences.transferPollInterval, preferences.pollInterval)
+        : preferences.pollInterval
+    );
   }
 
   private _standby(): boolean | Poll.Standby {
@@ -294,7 +294,7 @@ export class WatchModel implements IDisposable {
     }
     const rulesByInstance = new Set<string>();
     for (const { instance, rule } of this._rules.values()) {
-      if (!SETTLED_RULE_STATES.has(rule.state)) {
+      if (!isSettledRule(rule)) {
         rulesByInstance.add(instance);
       }
     }

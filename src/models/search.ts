@@ -1,21 +1,20 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { DataLakeAPI } from './api';
+import { DataLakeAPI } from '../api/client';
+import { DataLakeRequestError, toRequestError } from '../api/request';
+import { DidTypeFilter, ISearchItem, ISearchQuery } from '../api/types';
 import {
-  FilterError,
-  FilterGroups,
-  formatFilterString,
+  emptyRow,
   groupsToRows,
   IFilterRow,
   inferKeyKinds,
   isIncompleteRow,
   KeyKinds,
-  parseFilterString,
   rowsToGroups
-} from './filters';
-import { DataLakeRequestError, toRequestError } from './request';
-import { DidTypeFilter, ISearchItem, ISearchQuery } from './tokens';
+} from '../filters/builder';
+import { FilterError, FilterGroups } from '../filters/conditions';
+import { formatFilterString, parseFilterString } from '../filters/text';
 
 /** The search form as the user is filling it in. */
 export interface ISearchDraft {
@@ -35,11 +34,6 @@ export interface ISearchDraft {
 export type SearchState =
   'idle' | 'loading' | 'loading-more' | 'ready' | 'error';
 
-/** An empty builder row. */
-export function emptyRow(): IFilterRow {
-  return { key: '', op: '=', value: '' };
-}
-
 export const EMPTY_DRAFT: Readonly<ISearchDraft> = {
   pattern: '',
   scope: '',
@@ -48,6 +42,32 @@ export const EMPTY_DRAFT: Readonly<ISearchDraft> = {
   filterRows: [[emptyRow()]],
   builderOpen: false
 };
+
+/** The parts of a saved search form (e.g. from a past session) that have the right types. */
+export function validDraft(
+  saved: Partial<ISearchDraft>
+): Partial<ISearchDraft> {
+  const draft: Partial<ISearchDraft> = {};
+  if (typeof saved.pattern === 'string') {
+    draft.pattern = saved.pattern;
+  }
+  if (typeof saved.scope === 'string') {
+    draft.scope = saved.scope;
+  }
+  if (
+    typeof saved.type === 'string' &&
+    ['all', 'collection', 'dataset', 'container', 'file'].includes(saved.type)
+  ) {
+    draft.type = saved.type;
+  }
+  if (typeof saved.filterText === 'string') {
+    draft.filterText = saved.filterText;
+  }
+  if (typeof saved.builderOpen === 'boolean') {
+    draft.builderOpen = saved.builderOpen;
+  }
+  return draft;
+}
 
 /**
  * The search: the form being filled in, with the filter builder and the

@@ -1,0 +1,96 @@
+import { DataLakeAPI } from '../../api/client';
+import { DataLakeRequestError } from '../../api/request';
+import { DetailsModel, FILES_PAGE_SIZE } from '../../models/details';
+import { FakeLake, INSTANCE, rule } from '../fakeLake';
+
+describe('DetailsModel', () => {
+  const did = 'lofar:L2023_712342_HBA';
+  let lake: FakeLake;
+  let details: DetailsModel;
+  let errors: DataLakeRequestError[];
+  let successes: string[];
+
+  beforeEach(() => {
+    lake = new FakeLake();
+    errors = [];
+    successes = [];
+    details = new DetailsModel({
+      api: new DataLakeAPI(lake.settings),
+      onError: (_, error) => errors.push(error),
+      onSuccess: instance => successes.push(instance)
+    });
+  });
+
+  afterEach(() => {
+    details.dispose();
+  });
+
+  it('loads metadata, rules and the first page of files, then more files', async () => {
+    lake.rules.set(did, [
+      rule({
+        did,
+        account: 'root',
+        rse_expression: 'ESCAPE-SAFE',
+        state: 'OK'
+      })
+    ]);
+    lake.files.set(
+      did,
+      Array.from({ length: 60 }, (_, i) => ({
+        did: `lofar:file_${i}`,
+        bytes: 100,
+        state: 'ELSEWHERE',
+        reason: null,
+        replicas: [
+          { rse: 'ESCAPE-SAFE', state: 'AVAILABLE', qos_class: 'SAFE' }
+        ],
+        local_path: null
+      }))
+    );
+    await details.open(INSTANCE, did);
+    expect(details.did).toBe(did);
+    expect(details.details?.metadata).toMatchObject({
+      doi: '10.5072/escape.lofar.712342'
+    });
+    expect(details.details?.rules).toHaveLength(1);
+    expect(details.files).toHaveLength(50);
+    expect(details.hasMoreFiles).toBe(true);
+
+    await details.loadMoreFiles();
+    expect(details.files).toHaveLength(60);
+    expect(details.hasMoreFiles).toBe(false);
+
+    details.close();
+    expect(details.did).toBeNull();
+    expect(details.files).toEqual([]);
+  });
+
+  it('shows why a DID cannot be read', async () => {
+    await details.open(INSTANCE, 'lofar:nope');
+    expect(details.state).toBe('error');
+    expect(details.error?.message).toBe(
+      'Cannot read lofar:nope: Rucio does not know it.'
+    );
+  });
+
+  it('tells the owner how the calls went', async () => {
+    await details.open(INSTANCE, did);
+    expect(successes).toEqual([INSTANCE]);
+    await details.open(INSTANCE, 'lofar:nope');
+    expect(errors.map(error => error.status)).toEqual([404]);
+  });
+
+  it('asks for the files a page at a time, and keeps what it shows while refreshing', async () => {
+    await details.open(INSTANCE, did);
+    expect(lake.queries('GET did/files')[0].get('page_size')).toBe(
+      String(FILES_PAGE_SIZE)
+    );
+    const shown = details.details;
+    const refreshing = details.refresh();
+    expect(details.state).toBe('loading');
+    expect(details.details).toBe(shown);
+    await refreshing;
+    expect(details.state).toBe('ready');
+    expect(lake.count('GET did')).toBe(2);
+  });
+});

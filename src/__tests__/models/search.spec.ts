@@ -1,0 +1,224 @@
+import { DataLakeAPI } from '../../api/client';
+import { DataLakeRequestError } from '../../api/request';
+import { SearchModel, validDraft } from '../../models/search';
+import { flush, until } from '../async';
+import {
+  availability,
+  errorResponse,
+  FakeLake,
+  INSTANCE,
+  searchItem
+} from '../fakeLake';
+import { jsonResponse } from '../fakeServer';
+
+describe('SearchModel', () => {
+  let lake: FakeLake;
+  let search: SearchModel;
+  let errors: DataLakeRequestError[];
+
+  beforeEach(() => {
+    lake = new FakeLake();
+    errors = [];
+    search = new SearchModel({
+      api: new DataLakeAPI(lake.settings),
+      instance: () => INSTANCE,
+      pageSize: () => 2,
+      onError: (_, error) => errors.push(error)
+    });
+  });
+
+  afterEach(() => {
+    search.dispose();
+  });
+
+  it('sends the form as one query and pages in with the cursor', async () => {
+    search.setPattern('L2023*');
+    search.setScope('lofar');
+    search.setType('dataset');
+    search.setFilterText('telescope=lofar,energy>140;telescope=ska');
+    await search.run();
+
+    const [query] = lake.queries('GET search');
+    expect(query.get('q')).toBe('L2023*');
+    expect(query.get('scope')).toBe('lofar');
+    expect(query.get('type')).toBe('dataset');
+    expect(query.get('page_size')).toBe('2');
+    expect(JSON.parse(query.get('filters')!)).toEqual([
+      [
+        { key: 'telescope', op: '=', value: 'lofar' },
+        { key: 'energy', op: '>', value: 140 }
+      ],
+      [{ key: 'telescope', op: '=', value: 'ska' }]
+    ]);
+    expect(search.items.map(item => item.did)).toEqual([
+      'lofar:L2023_712342_HBA',
+      'lofar:L2023_712343_HBA'
+    ]);
+    expect(search.hasMore).toBe(true);
+
+    await search.loadMore();
+    expect(lake.queries('GET search')[1].get('cursor')).toBe('2');
+    expect(search.items).toHaveLength(3);
+    expect(search.hasMore).toBe(false);
+    // Nothing more to load: no request.
+    await search.loadMore();
+    expect(lake.count('GET search')).toBe(2);
+    // Kinds of keys were learnt from the results.
+    expect(search.keyKinds).toMatchObject({
+      energy: 'number',
+      obs_date: 'date'
+    });
+  });
+
+  it('shows the names at once, then describes the page in one request', async () => {
+    const available = 'lofar:L2023_712343_HBA';
+    let release: () => void = () => undefined;
+    lake.overrides.set('POST describe', async () => {
+      await new Promise<void>(resolve => (release = resolve));
+      return jsonResponse({
+        items: [
+          searchItem('lofar:L2023_712342_HBA'),
+          searchItem(available, {
+            availability: availability(available, 'AVAILABLE')
+          })
+        ]
+      });
+    });
+    search.setPattern('L2023*');
+    const running = search.run();
+    await until(() => search.items.length === 2, 'the names');
+    expect(lake.queries('GET search')[0].get('details')).toBe('names');
+    expect(search.state).toBe('ready');
+    expect(search.items[0].metadata).toBeUndefined();
+    expect(search.items[0].availability).toBeUndefined();
+
+    release();
+    await running;
+    expect(await lake.bodies('POST describe')).toEqual([
+      { dids: ['lofar:L2023_712342_HBA', 'lofar:L2023_712343_HBA'] }
+    ]);
+    expect(search.items.map(item => item.availability?.state)).toEqual([
+      'NOT_AVAILABLE',
+      'AVAILABLE'
+    ]);
+    expect(search.items[1].metadata).toMatchObject({
+      telescope: 'lofar'
+    });
+  });
+
+  it('keeps the rows when describing them fails, and says why', async () => {
+    lake.overrides.set('POST describe', () =>
+      errorResponse(504, 'Rucio did not answer within 30 s', 'timeout')
+    );
+    search.setPattern('L2023*');
+    await search.run();
+    expect(search.items.map(item => item.did)).toEqual([
+      'lofar:L2023_712342_HBA',
+      'lofar:L2023_712343_HBA'
+    ]);
+    expect(search.state).toBe('error');
+    expect(search.error?.message).toBe('Rucio did not answer within 30 s');
+  });
+
+  it('does not send an invalid filter, and says why', async () => {
+    search.setFilterText('energy>>3');
+    await search.run();
+    expect(lake.count('GET search')).toBe(0);
+    // The same words as escape_dlaas/filters.py: '>>' reads as a range without a key.
+    expect(search.filterError).toBe(
+      "group 1, condition 1: '' is not a valid metadata key (letters, digits and '_', starting with a letter)"
+    );
+  });
+
+  it("shows the server's message when it refuses a search", async () => {
+    lake.overrides.set('GET search', () =>
+      errorResponse(
+        400,
+        'type a name pattern (e.g. *.fits) or add a metadata filter',
+        'empty_search'
+      )
+    );
+    await search.run();
+    expect(search.state).toBe('error');
+    expect(search.error?.message).toBe(
+      'type a name pattern (e.g. *.fits) or add a metadata filter'
+    );
+  });
+
+  it('keeps only the latest of overlapping searches', async () => {
+    let release: () => void = () => undefined;
+    lake.overrides.set('GET search', async () => {
+      await new Promise<void>(resolve => (release = resolve));
+      return jsonResponse({
+        items: [searchItem('old:result')],
+        next_cursor: null
+      });
+    });
+    search.setPattern('first*');
+    const first = search.run();
+    await flush();
+    lake.overrides.delete('GET search');
+    search.setPattern('second*');
+    await search.run();
+    release();
+    await first;
+    expect(search.items.map(item => item.did)).not.toContain('old:result');
+    expect(search.state).toBe('ready');
+  });
+
+  it('keeps builder and text in sync both ways', async () => {
+    search.setFilterText('telescope=lofar,energy>140');
+    expect(search.draft.filterRows).toEqual([
+      [
+        { key: 'telescope', op: '=', value: 'lofar' },
+        { key: 'energy', op: '>', value: '140', kind: 'number' }
+      ]
+    ]);
+    search.setFilterRows([
+      ...search.draft.filterRows,
+      [{ key: 'telescope', op: '=', value: 'ska' }]
+    ]);
+    expect(search.draft.filterText).toBe(
+      'telescope=lofar,energy>140;telescope=ska'
+    );
+    // A broken text leaves the builder as it was.
+    search.setFilterText('telescope=lofar,');
+    expect(search.filterError).toMatch(/condition 2/);
+    expect(search.draft.filterRows).toHaveLength(2);
+  });
+
+  it('tells each failure to the owner, and forgets the results when asked', async () => {
+    lake.overrides.set('GET search', () =>
+      errorResponse(401, 'Your token expired.', 'credentials_expired')
+    );
+    search.setPattern('*');
+    await search.run();
+    expect(errors.map(error => error.status)).toEqual([401]);
+
+    lake.overrides.clear();
+    await search.run();
+    expect(search.items).toHaveLength(2);
+    search.clearResults();
+    expect(search.state).toBe('idle');
+    expect(search.items).toEqual([]);
+    expect(search.query).toBeNull();
+    expect(search.hasMore).toBe(false);
+  });
+});
+
+describe('validDraft', () => {
+  it('keeps only the parts of a saved form that have the right types', () => {
+    expect(
+      validDraft({
+        pattern: 'L2023*',
+        scope: 3,
+        type: 'bad',
+        filterText: 'energy>140',
+        builderOpen: 'yes'
+      } as never)
+    ).toEqual({ pattern: 'L2023*', filterText: 'energy>140' });
+    expect(
+      validDraft({ scope: 'lofar', type: 'dataset', builderOpen: true })
+    ).toEqual({ scope: 'lofar', type: 'dataset', builderOpen: true });
+  });
+});

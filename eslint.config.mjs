@@ -3,6 +3,7 @@
 import js from '@eslint/js';
 import jupyter from '@jupyter/eslint-plugin';
 import prettierConfig from 'eslint-config-prettier';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import react from 'eslint-plugin-react';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
@@ -50,6 +51,77 @@ export default tseslint.config(
       curly: 'error',
       eqeqeq: 'error',
       'prefer-arrow-callback': 'error'
+    }
+  },
+  {
+    // Imports point one way: no module may reach itself through its imports
+    // (type-only imports included: they tie the modules just as much).
+    files: ['src/**/*.{ts,tsx}'],
+    plugins: { 'import-x': importX },
+    settings: {
+      // Read the TypeScript sources an import leads to (the default is .js only).
+      'import-x/extensions': ['.ts', '.tsx', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
+      'import-x/resolver-next': [
+        createNodeResolver({ extensions: ['.ts', '.tsx', '.js', '.json'] })
+      ]
+    },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }]
+    }
+  },
+  {
+    // Only the REST client (src/api/) talks to the server: it alone builds
+    // URLs and calls ServerConnection; the rest may use its types.
+    files: ['src/**/*.{ts,tsx}'],
+    ignores: ['src/api/**', 'src/**/__tests__/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@jupyterlab/services',
+              message:
+                'Call the server through the models (src/api/client.ts).',
+              allowTypeImports: true
+            }
+          ]
+        }
+      ]
+    }
+  },
+  {
+    // Components render models and never fetch: actions go through the
+    // models or IDataLakeActions.
+    files: ['src/components/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@jupyterlab/services',
+              message: 'Components never fetch: ask a model.'
+            }
+          ],
+          patterns: [
+            {
+              group: ['**/api/client', '**/api/request'],
+              message: 'Components never fetch: ask a model.',
+              allowTypeImports: true
+            }
+          ]
+        }
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'fetch', message: 'Components never fetch: ask a model.' },
+        {
+          name: 'XMLHttpRequest',
+          message: 'Components never fetch: ask a model.'
+        }
+      ]
     }
   },
   {

@@ -1,13 +1,41 @@
 #!/usr/bin/env bash
-# Galata UI tests in Debian's Chromium against a real local lake that this script starts and stops.
+# Galata UI tests in Debian's Chromium against a real local lake that this script starts,
+# then stops and deletes (ESCAPE_DLAAS_UI_LAKE_DIR=DIR keeps a lake there between runs).
+# JupyterLab and the lake listen on free ports (ESCAPE_DLAAS_UI_PORT=N picks JupyterLab's).
+# ESCAPE_DLAAS_UPDATE_DOCS_SCREENSHOTS=1 rewrites docs/screenshots; otherwise nothing
+# tracked is written (results go to ui-tests/test-results, git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
-export ESCAPE_DLAAS_LAKE_DIR="${ESCAPE_DLAAS_UI_LAKE_DIR:-$(mktemp -d)/lake}"
-ports=$(.venv/bin/python -c "from escape_dlaas.lake import Ports, free_ports; p = Ports(*free_ports(4)); print(p.rucio, p.issuer, p.postgres, p.memcached)")
-read -r RUCIO ISSUER PG MEMCACHED <<<"$ports"
-escape-dlaas lake up --state-dir "$ESCAPE_DLAAS_LAKE_DIR" --rucio-port "$RUCIO" --issuer-port "$ISSUER" --postgres-port "$PG" --memcached-port "$MEMCACHED"
-trap 'escape-dlaas lake down --state-dir "$ESCAPE_DLAAS_LAKE_DIR"' EXIT
+
+read -r RUCIO ISSUER PG MEMCACHED UI <<<"$(python -c "from escape_dlaas.lake import free_ports; print(*free_ports(5))")"
+export ESCAPE_DLAAS_UI_PORT="${ESCAPE_DLAAS_UI_PORT:-$UI}"
+
+temp_dir=""
+port_flags=()
+if [ -n "${ESCAPE_DLAAS_UI_LAKE_DIR:-}" ]; then
+  export ESCAPE_DLAAS_LAKE_DIR="$ESCAPE_DLAAS_UI_LAKE_DIR"
+  # A kept lake keeps its ports (a warm start); a new one gets free ports.
+  [ -e "$ESCAPE_DLAAS_LAKE_DIR/lake.json" ] || port_flags=(--rucio-port "$RUCIO" --issuer-port "$ISSUER" --postgres-port "$PG" --memcached-port "$MEMCACHED")
+else
+  temp_dir=$(mktemp -d -t escape-dlaas-ui-XXXXXX)
+  export ESCAPE_DLAAS_LAKE_DIR="$temp_dir/lake"
+  port_flags=(--rucio-port "$RUCIO" --issuer-port "$ISSUER" --postgres-port "$PG" --memcached-port "$MEMCACHED")
+fi
+
+cleanup() {
+  if [ -n "$temp_dir" ]; then
+    # reset = down, then delete the state (and PostgreSQL's data, kept outside a root-only temp dir)
+    escape-dlaas lake reset --state-dir "$ESCAPE_DLAAS_LAKE_DIR" >/dev/null || true
+    rm -rf "$temp_dir"
+  else
+    escape-dlaas lake down --state-dir "$ESCAPE_DLAAS_LAKE_DIR" >/dev/null || true
+  fi
+}
+trap cleanup EXIT
+
+escape-dlaas lake up --state-dir "$ESCAPE_DLAAS_LAKE_DIR" "${port_flags[@]}"
 cd ui-tests
 jlpm install --immutable >/dev/null 2>&1 || jlpm install
+echo "JupyterLab for the UI tests on port $ESCAPE_DLAAS_UI_PORT"
 CI=1 jlpm test

@@ -4,7 +4,7 @@ Run with ``jupyter lab --config jupyter_server_test_config.py`` (``jlpm start``)
 
 Environment:
 - ``ESCAPE_DLAAS_UI_PORT``: port to listen on (default 8888; playwright.config.js
-  reads the same variable).
+  reads the same variable; ``scripts/ui-tests.sh`` sets it to a free port).
 - ``ESCAPE_DLAAS_LAKE_DIR``: state directory of a running local lake
   (``escape-dlaas lake up --state-dir DIR``); its
   ``jupyter/jupyter_server_config.json`` is merged in, so the extension talks

@@ -6,6 +6,7 @@
  */
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
+// scripts/ui-tests.sh picks a free port; jupyter_server_test_config.py reads it too.
 const port = process.env.ESCAPE_DLAAS_UI_PORT || '8888';
 const baseURL = `http://localhost:${port}`;
 

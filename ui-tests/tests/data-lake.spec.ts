@@ -411,7 +411,7 @@ test.describe('Data Lake panel', () => {
     ).toMatchSnapshot('data-lake-panel-dark.png');
   });
 
-  test('takes the README screenshots', async ({ page }) => {
+  test('takes the README screenshots', async ({ page }, testInfo) => {
     test.skip(lake === null, NEEDS_LAKE);
     const quick = lake!.scenarios.quick_rule;
     const instance = lake!.instance.name;
@@ -452,9 +452,23 @@ test.describe('Data Lake panel', () => {
       (document.activeElement as HTMLElement | null)?.blur()
     );
     await page.mouse.move(900, 600);
-    const out = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
+    // docs/screenshots is tracked: rewritten only when asked, else the shots
+    // land in this test's output directory (ui-tests/test-results, git-ignored).
+    const out =
+      process.env.ESCAPE_DLAAS_UPDATE_DOCS_SCREENSHOTS === '1'
+        ? path.resolve(__dirname, '..', '..', 'docs', 'screenshots')
+        : testInfo.outputPath('screenshots');
     fs.mkdirSync(out, { recursive: true });
-    await panel.screenshot({ path: path.join(out, 'search-results.png') });
+    const shoot = async (name: string) => {
+      const file = path.join(out, name);
+      fs.rmSync(file, { force: true });
+      await panel.screenshot({ path: file });
+      // a PNG of the panel, not an empty file
+      const png = fs.readFileSync(file);
+      expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
+      expect(png.readUInt32BE(16)).toBeGreaterThanOrEqual(300); // width
+    };
+    await shoot('search-results.png');
 
     await results
       .getByRole('listitem', { name: quick.did })
@@ -468,6 +482,6 @@ test.describe('Data Lake panel', () => {
         .first()
     ).toBeVisible();
     await page.mouse.move(900, 600);
-    await panel.screenshot({ path: path.join(out, 'details.png') });
+    await shoot('details.png');
   });
 });

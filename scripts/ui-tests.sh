@@ -3,38 +3,40 @@
 # then stops and deletes (ESCAPE_DLAAS_UI_LAKE_DIR=DIR keeps a lake there between runs).
 # JupyterLab and the lake listen on free ports (ESCAPE_DLAAS_UI_PORT=N picks JupyterLab's).
 # ESCAPE_DLAAS_UPDATE_DOCS_SCREENSHOTS=1 rewrites docs/screenshots; otherwise nothing
-# tracked is written (results go to ui-tests/test-results, git-ignored).
+# tracked is written (results go to ui-tests/test-results, git-ignored), and the temporary
+# files of Galata, Chromium and yarn go to one directory deleted at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 
 read -r RUCIO ISSUER PG MEMCACHED UI <<<"$(python -c "from escape_dlaas.lake import free_ports; print(*free_ports(5))")"
 export ESCAPE_DLAAS_UI_PORT="${ESCAPE_DLAAS_UI_PORT:-$UI}"
+port_flags=(--rucio-port "$RUCIO" --issuer-port "$ISSUER" --postgres-port "$PG" --memcached-port "$MEMCACHED")
 
-temp_dir=""
-port_flags=()
+work=$(mktemp -d -t escape-dlaas-ui-XXXXXX)
 if [ -n "${ESCAPE_DLAAS_UI_LAKE_DIR:-}" ]; then
   export ESCAPE_DLAAS_LAKE_DIR="$ESCAPE_DLAAS_UI_LAKE_DIR"
   # A kept lake keeps its ports (a warm start); a new one gets free ports.
-  [ -e "$ESCAPE_DLAAS_LAKE_DIR/lake.json" ] || port_flags=(--rucio-port "$RUCIO" --issuer-port "$ISSUER" --postgres-port "$PG" --memcached-port "$MEMCACHED")
+  [ ! -e "$ESCAPE_DLAAS_LAKE_DIR/lake.json" ] || port_flags=()
 else
-  temp_dir=$(mktemp -d -t escape-dlaas-ui-XXXXXX)
-  export ESCAPE_DLAAS_LAKE_DIR="$temp_dir/lake"
-  port_flags=(--rucio-port "$RUCIO" --issuer-port "$ISSUER" --postgres-port "$PG" --memcached-port "$MEMCACHED")
+  export ESCAPE_DLAAS_LAKE_DIR="$work/lake"
 fi
 
 cleanup() {
-  if [ -n "$temp_dir" ]; then
+  if [ "$ESCAPE_DLAAS_LAKE_DIR" = "$work/lake" ]; then
     # reset = down, then delete the state (and PostgreSQL's data, kept outside a root-only temp dir)
     escape-dlaas lake reset --state-dir "$ESCAPE_DLAAS_LAKE_DIR" >/dev/null || true
-    rm -rf "$temp_dir"
   else
     escape-dlaas lake down --state-dir "$ESCAPE_DLAAS_LAKE_DIR" >/dev/null || true
   fi
+  rm -rf "$work"
 }
 trap cleanup EXIT
 
 escape-dlaas lake up --state-dir "$ESCAPE_DLAAS_LAKE_DIR" "${port_flags[@]}"
+# Galata's server and workspace dirs, Chromium's profiles, yarn's cache files: all in $work.
+export TMPDIR="$work/tmp"
+mkdir -p "$TMPDIR"
 cd ui-tests
 jlpm install --immutable >/dev/null 2>&1 || jlpm install
 echo "JupyterLab for the UI tests on port $ESCAPE_DLAAS_UI_PORT"

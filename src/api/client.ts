@@ -21,7 +21,7 @@ import {
 export const MAX_AVAILABILITY_DIDS = 2000;
 
 /**
- * The escape-dlaas REST API, one method per endpoint (escape_dlaas/openapi.yaml).
+ * The escape-dlaas REST API, one method per endpoint (escape_dlaas/web/openapi.yaml).
  *
  * Every method rejects with a `DataLakeRequestError` whose `message` is the
  * server's explanation for the scientist.

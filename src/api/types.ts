@@ -1,7 +1,7 @@
 /**
  * The shapes of the escape-dlaas REST API: request and response bodies.
  *
- * They mirror the server contract, escape_dlaas/openapi.yaml: keep field
+ * They mirror the server contract, escape_dlaas/web/openapi.yaml: keep field
  * names exactly as the server sends them. Types only, no code.
  */
 

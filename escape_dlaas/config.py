@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from .errors import ConfigurationError
 
 TOKEN_SOURCE_TYPES = ("jupyterhub", "file", "env", "oidc-agent", "wlcg", "userpass")
+DEFAULT_DATASET_FOLDER = "data-lake"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -55,6 +56,8 @@ class NotebookLocalConfig:
     mount_path: Path
     # Leading PFN path components to drop before joining to mount_path (None: the RSE's prefix).
     pfn_prefix: str | None = None
+    # Where each DID gets a browsable folder of links, relative to Jupyter's root (None: no folders).
+    folder: str | None = DEFAULT_DATASET_FOLDER
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,20 @@ def _number(data: Mapping[str, Any], name: str, key: str, default: float, *, min
 def _path(data: Mapping[str, Any], name: str, key: str) -> Path | None:
     value = _str(data, name, key)
     return Path(value).expanduser() if value else None
+
+
+def _folder(value: Any, key: str) -> str | None:
+    """A folder relative to Jupyter's root, as 'a/b' (no '..', not absolute); false, null or "" for none."""
+    if value is None or value is False or value == "":
+        return None
+    segments = [s for s in value.split("/") if s not in ("", ".")] if isinstance(value, str) else []
+    if not isinstance(value, str) or value.startswith("/") or not segments or ".." in segments or "\0" in value:
+        raise ConfigurationError(
+            f"{key}: expected a folder relative to Jupyter's root such as 'data-lake' (no '..'), "
+            f"or false for no folders; got {value!r}",
+            field=key,
+        )
+    return "/".join(segments)
 
 
 def _check_keys(data: Mapping[str, Any], allowed: set[str], key: str) -> None:
@@ -227,12 +244,15 @@ def parse_instance(data: Any, key: str) -> InstanceConfig:
         lkey = f"{key}.notebook_local"
         if not isinstance(local_raw, Mapping):
             raise ConfigurationError(f"{lkey}: expected an object with 'rse' and 'mount_path'", field=lkey)
-        _check_keys(local_raw, {"rse", "mount_path", "pfn_prefix"}, lkey)
+        _check_keys(local_raw, {"rse", "mount_path", "pfn_prefix", "folder"}, lkey)
         mount = _path(local_raw, "mount_path", lkey)
         if mount is None:
             raise ConfigurationError(f"{lkey}.mount_path: required", field=f"{lkey}.mount_path")
         local = NotebookLocalConfig(
-            rse=_required_str(local_raw, "rse", lkey), mount_path=mount, pfn_prefix=_str(local_raw, "pfn_prefix", lkey)
+            rse=_required_str(local_raw, "rse", lkey),
+            mount_path=mount,
+            pfn_prefix=_str(local_raw, "pfn_prefix", lkey),
+            folder=_folder(local_raw.get("folder", DEFAULT_DATASET_FOLDER), f"{lkey}.folder"),
         )
 
     qos_raw = data.get("qos_classes", {})
@@ -279,6 +299,7 @@ def parse_instances(raw: Any, default_instance: str | None = None) -> tuple[tupl
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigurationError(f"instances: duplicate name(s) {', '.join(duplicates)}", field="instances")
+    instances = _own_dataset_folders(instances, raw)
     if default_instance:
         if default_instance not in names:
             raise ConfigurationError(
@@ -287,3 +308,30 @@ def parse_instances(raw: Any, default_instance: str | None = None) -> tuple[tupl
             )
         return instances, default_instance
     return instances, (names[0] if names else None)
+
+
+def _own_dataset_folders(instances: tuple[InstanceConfig, ...], raw: Any) -> tuple[InstanceConfig, ...]:
+    """Give each instance with notebook storage a dataset folder of its own.
+
+    With several such instances, those that did not choose a folder get
+    ``data-lake/<instance name>``; folders chosen so that one lies in another are refused
+    (keeping one instance's links in sync would remove the other's).
+    """
+    out = list(instances)
+    with_folders = [i for i, c in enumerate(instances) if c.notebook_local and c.notebook_local.folder]
+    for i in with_folders if len(with_folders) > 1 else []:
+        local = instances[i].notebook_local
+        if local is not None and "folder" not in raw[i]["notebook_local"]:
+            folder = f"{DEFAULT_DATASET_FOLDER}/{instances[i].name}"
+            out[i] = replace(instances[i], notebook_local=replace(local, folder=folder))
+    folders = {i: f"{local.folder}/" for i in with_folders if (local := out[i].notebook_local) and local.folder}
+    for i, folder in folders.items():
+        for j, other in folders.items():
+            if i != j and other.startswith(folder):
+                key = f"instances[{j}].notebook_local.folder"
+                raise ConfigurationError(
+                    f"{key}: {other[:-1]!r} lies in the folder of instances[{i}] ({folder[:-1]!r}); "
+                    "give each instance a folder of its own",
+                    field=key,
+                )
+    return tuple(out)

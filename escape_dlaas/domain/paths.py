@@ -1,6 +1,8 @@
 """Where a DID's files are on the notebook's disk: PFNs of the notebook-local RSE mapped into its mount.
 
-On a site without a notebook-local RSE (download mode) the paths are those of the
+The paths handed out are those of the DID's browsable folder (:mod:`.dataset_folders`),
+which links to the replicas under the names Rucio knows; the real replica paths come
+along. On a site without a notebook-local RSE (download mode) the paths are those of the
 download cache. Mapping is pure string work; a path outside the mount is never given.
 """
 
@@ -15,6 +17,7 @@ from urllib.parse import unquote, urlparse
 from ..config import NotebookLocalConfig
 from ..errors import Refused
 from .availability import AVAILABLE, file_state
+from .dataset_folders import DatasetFolders, LocalFile, SyncResult, sync_folder
 from .did import DID, row_key
 from .download_jobs import DownloadManager
 from .session import RucioSession
@@ -60,8 +63,17 @@ def local_path(local: NotebookLocalConfig | None, replica: Mapping[str, Any]) ->
     return None
 
 
-async def local_paths(session: RucioSession, did: DID, downloads: DownloadManager | None) -> dict[str, Any]:
-    """``paths`` (file DID -> local path), ``missing`` file DIDs and the common ``directory``."""
+async def local_paths(
+    session: RucioSession, did: DID, downloads: DownloadManager | None, root_dir: str | None = None
+) -> dict[str, Any]:
+    """Where to open the files of ``did``: the answer of ``GET did/paths`` (and of the Python API).
+
+    ``paths`` maps each file DID at the notebook to the path to open: its link in the DID's
+    folder under ``root_dir`` (Jupyter's root), or its replica's path when there is no such
+    folder; ``replica_paths`` are the replicas' own paths; ``missing`` the file DIDs not at
+    the notebook; ``directory`` the DID's folder (else the replicas' common folder);
+    ``folder_problem`` says, in plain words, what kept files out of the folder.
+    """
     local = session.config.notebook_local
     if local is None:
         job = downloads.job(str(did)) if downloads else None
@@ -71,26 +83,70 @@ async def local_paths(session: RucioSession, did: DID, downloads: DownloadManage
                 reason="no_notebook_storage",
             )
         paths = await session.blocking(job.local_paths, service="the download cache")
-        missing = sorted(set(job.file_dids.values()) - set(paths))
-        return {"did": str(did), "paths": paths, "missing": missing, "directory": str(job.directory)}
+        return {
+            "did": str(did),
+            "paths": paths,
+            "replica_paths": dict(paths),
+            "missing": sorted(set(job.file_dids.values()) - set(paths)),
+            "directory": str(job.directory),
+            "folder_problem": None,
+        }
+    files = await notebook_files(session, did)
+    replica_paths = {f.did: f.path for f in files if f.path}
+    missing = {f.did for f in files if not f.path}
+    answer: dict[str, Any] = {
+        "did": str(did),
+        "paths": dict(replica_paths),
+        "replica_paths": replica_paths,
+        "missing": sorted(missing),
+        "directory": common_directory(list(replica_paths.values())),
+        "folder_problem": None,
+    }
+    folders = DatasetFolders.of(session.config, root_dir)
+    if folders is not None and files:
+        synced = await sync_folder(session, folders, did, files)
+        for gone in synced.vanished:
+            # Rucio still lists the replica, but its file is not there: not at the notebook for the user
+            replica_paths.pop(gone, None)
+            answer["paths"].pop(gone, None)
+            missing.add(gone)
+        answer["paths"].update(synced.linked)
+        answer["missing"] = sorted(missing)
+        answer["directory"] = synced.directory or common_directory(list(replica_paths.values()))
+        answer["folder_problem"] = folder_problem(folders, synced)
+    return answer
+
+
+async def notebook_files(session: RucioSession, did: DID) -> list[LocalFile]:
+    """The files of ``did`` (itself for a file), each with its replica's path when AVAILABLE at the notebook."""
+    local = session.config.notebook_local
     files = await session.rucio(lambda c: list(c.list_files(did.scope, did.name)), what=f"list the files of {did}")
     replicas = await file_replicas(session, files, did) if files else []
-    paths = {}
-    missing = []
+    out = []
     for replica in replicas:
-        key = row_key(replica)
-        here = file_state(replica.get("states") or {}, local.rse) == AVAILABLE
+        here = file_state(replica.get("states") or {}, local.rse if local else None) == AVAILABLE
         path = local_path(local, replica) if here else None
-        if path:
-            paths[key] = path
-        else:
-            missing.append(key)
-    return {
-        "did": str(did),
-        "paths": paths,
-        "missing": sorted(missing),
-        "directory": common_directory(list(paths.values())),
-    }
+        out.append(LocalFile(row_key(replica), str(replica["scope"]), str(replica["name"]), path))
+    return out
+
+
+def folder_problem(folders: DatasetFolders, synced: SyncResult) -> str | None:
+    """What kept files out of the DID's folder, for a person; None when nothing did."""
+    parts = []
+    if synced.problem:
+        parts.append(f"No folder of links: {synced.problem}; the paths are the replicas' own.")
+    if synced.vanished:
+        parts.append(
+            f"{len(synced.vanished)} file(s) Rucio lists at the notebook are not on its storage "
+            f"({', '.join(synced.vanished[:3])}{', ...' if len(synced.vanished) > 3 else ''}): "
+            "make the data available again, or tell the site's data managers."
+        )
+    if synced.blocked and not synced.problem:
+        parts.append(
+            f"{len(synced.blocked)} file(s) have no link in {folders.base} (a name that cannot be a file "
+            "name here, or something else already has it); their paths are the replicas' own."
+        )
+    return " ".join(parts) or None
 
 
 def common_directory(paths: list[str]) -> str | None:

@@ -1,4 +1,4 @@
-"""Local paths: the notebook RSE's PFNs mapped into the mount, never outside it; download mode's cache."""
+"""Local paths: the notebook RSE's PFNs mapped into the mount, never outside it; the DID's folder; download mode's cache."""
 
 from __future__ import annotations
 
@@ -69,9 +69,65 @@ async def test_a_collections_paths_and_what_is_missing(config, tmp_path):
     assert answer == {
         "did": "s:ds",
         "paths": {"s:f1": str(tmp_path / "mnt" / "ska" / "f1")},
+        "replica_paths": {"s:f1": str(tmp_path / "mnt" / "ska" / "f1")},
         "missing": ["s:f2", "s:f3"],
         "directory": str(tmp_path / "mnt" / "ska"),
+        "folder_problem": None,
     }
+
+
+@pytest.mark.asyncio
+async def test_the_paths_lead_into_the_datasets_own_folder(config, tmp_path):
+    """Not Rucio's hashed folders: <root>/data-lake/<scope>/<dataset>/<file>, links to the replicas."""
+    mount, root = tmp_path / "mnt", tmp_path / "root"
+    for name in ("f1", "f2"):
+        (mount / "ska" / name[-1]).mkdir(parents=True)
+        (mount / "ska" / name[-1] / name).write_bytes(name.encode())
+    root.mkdir()
+    session = FakeSession(config)
+    session.client.list_files = lambda scope, name: [{"scope": "s", "name": n} for n in ("f1", "f2", "f3")]
+    session.client.list_replicas = lambda dids, schemes, all_states, ignore_availability: [
+        replica("file://localhost/rucio/nb/ska/1/f1", name="f1"),
+        replica("file://localhost/rucio/nb/ska/2/f2", name="f2"),
+        replica("file://localhost/rucio/nb/ska/3/f3", name="f3", states={"NB": "COPYING"}),
+    ]
+    answer = await local_paths(session, DID("s", "ds"), None, str(root))
+    folder = root / "data-lake" / "s" / "ds"
+    assert answer == {
+        "did": "s:ds",
+        "paths": {"s:f1": str(folder / "f1"), "s:f2": str(folder / "f2")},
+        "replica_paths": {"s:f1": str(mount / "ska" / "1" / "f1"), "s:f2": str(mount / "ska" / "2" / "f2")},
+        "missing": ["s:f3"],
+        "directory": str(folder),
+        "folder_problem": None,
+    }
+    assert (folder / "f2").read_bytes() == b"f2"
+    # the replica of f2 disappears (a rule ended, Rucio does not know yet): its link goes, the answer says so
+    (mount / "ska" / "2" / "f2").unlink()
+    answer = await local_paths(session, DID("s", "ds"), None, str(root))
+    assert answer["paths"] == {"s:f1": str(folder / "f1")}
+    assert answer["replica_paths"] == {"s:f1": str(mount / "ska" / "1" / "f1")}
+    assert answer["missing"] == ["s:f2", "s:f3"]
+    assert "1 file(s) Rucio lists at the notebook are not on its storage (s:f2)" in answer["folder_problem"]
+    assert sorted(p.name for p in folder.iterdir()) == ["f1"]
+
+
+@pytest.mark.asyncio
+async def test_without_a_usable_folder_the_paths_are_the_replicas_own(config, tmp_path):
+    mount, root = tmp_path / "mnt", tmp_path / "root"
+    (mount / "ska").mkdir(parents=True)
+    (mount / "ska" / "f1").write_bytes(b"x")
+    root.mkdir()
+    (root / "data-lake").symlink_to(tmp_path)
+    session = FakeSession(config)
+    session.client.list_files = lambda scope, name: [{"scope": "s", "name": "f1"}]
+    session.client.list_replicas = lambda dids, schemes, all_states, ignore_availability: [
+        replica("file://localhost/rucio/nb/ska/f1", name="f1")
+    ]
+    answer = await local_paths(session, DID("s", "ds"), None, str(root))
+    assert answer["paths"] == answer["replica_paths"] == {"s:f1": str(mount / "ska" / "f1")}
+    assert answer["directory"] == str(mount / "ska")
+    assert answer["folder_problem"].startswith(f"No folder of links: {root / 'data-lake'} is not a plain folder")
 
 
 @pytest.mark.asyncio
@@ -92,7 +148,9 @@ async def test_download_mode_answers_from_the_download_cache(tmp_path):
     assert answer == {
         "did": "s:ds",
         "paths": {"s:f1": str(job.directory / "ds" / "f1")},
+        "replica_paths": {"s:f1": str(job.directory / "ds" / "f1")},
         "missing": ["s:f2"],
         "directory": str(job.directory),
+        "folder_problem": None,
     }
     assert session.calls == [], "download mode does not ask Rucio"

@@ -13,7 +13,7 @@ from typing import Any
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 
-from ..domain import catalogue, describe, details, downloads, paths, rules, search
+from ..domain import catalogue, dataset_folders, describe, details, downloads, paths, rules, search
 from ..domain.did import DID, parse_did
 from ..domain.filters import Filter, parse_filter_json, parse_filter_string
 from ..domain.instances import Instance, InstanceRegistry
@@ -123,6 +123,8 @@ class AvailabilityHandler(BaseHandler):
     async def post(self, instance: str) -> None:
         session = self.session(instance)
         items = await describe.availability(session, self.dids_from_body(), self.registry.availability_max_age)
+        # the poll is also when links to replicas that are gone leave the dataset folders
+        dataset_folders.tidy_soon(session, self.settings.get("server_root_dir"))
         self.reply({"items": items})
 
 
@@ -147,9 +149,10 @@ class DidPathsHandler(BaseHandler):
     @api
     async def get(self, instance: str) -> None:
         found = self.instance(instance)
-        answer = await paths.local_paths(found.session, parse_did(self.arg("did")), found.downloads)
+        root = self.settings.get("server_root_dir")
+        answer = await paths.local_paths(found.session, parse_did(self.arg("did")), found.downloads, root)
         # For the file browser: the folder relative to Jupyter's root, when it lies inside it.
-        answer["relative_directory"] = relative_to_root(answer.get("directory"), self.settings.get("server_root_dir"))
+        answer["relative_directory"] = relative_to_root(answer.get("directory"), root)
         self.reply(answer)
 
 

@@ -229,8 +229,9 @@ async def test_make_available_end_to_end(jp_fetch, lake_info):
     assert code == 200
     assert paths["missing"] == []
     for file in scenario.files:
-        local = Path(paths["paths"][file.did])
+        local = Path(paths["replica_paths"][file.did])
         assert local.is_relative_to(lake_info.notebook_local.path)
+        assert Path(paths["paths"][file.did]).resolve() == local.resolve(), "the dataset's folder links to it"
         assert local.stat().st_size == file.bytes
         assert adler32_of(local) == file.adler32
         assert hashlib.md5(local.read_bytes()).hexdigest() == file.md5
@@ -246,7 +247,7 @@ async def test_make_available_end_to_end(jp_fetch, lake_info):
     assert entry["state"] == "AVAILABLE"
     qos = {r["rse"]: r["qos_class"] for r in entry["replicas"]}
     assert qos[lake_info.notebook_local.name] == lake_info.notebook_local.qos
-    assert entry["local_path"] == paths["paths"][entry["did"]]
+    assert entry["local_path"] == paths["replica_paths"][entry["did"]]
 
 
 async def test_a_new_token_is_shown_to_rucio_once_before_concurrent_calls(jp_fetch, lake):

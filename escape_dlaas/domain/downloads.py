@@ -17,22 +17,21 @@ from ..rucio.client import TokenClient, ensure_client_config, prime_rse_info
 from ..rucio.errors import translate_rucio_error
 from .did import DID, row_key
 from .download_jobs import FAILED, DownloadManager
+from .embargo import embargo_in_force, today_utc
 from .paths import file_replicas
 from .session import RucioSession
 
 
 def embargo_refusal(did: str, metadata: Mapping[str, Any], today: date | None = None) -> PermissionDenied | None:
     """Rucio checks embargoes on rules; a download bypasses rules, so we check the metadata here."""
-    until = metadata.get("embargo_until")
-    if not until:
+    embargo = embargo_in_force([(did, metadata)], today or today_utc())
+    if embargo is None:
         return None
-    try:
-        end = date.fromisoformat(str(until)[:10])
-    except ValueError:
-        return PermissionDenied(f"{did} carries an embargo ({until}) that cannot be read; not downloading it")
-    if end > (today or date.today()):
-        return PermissionDenied(f"{did} is embargoed until {end.isoformat()}; it cannot be downloaded before then")
-    return None
+    if embargo.until is None:
+        return PermissionDenied(f"{did} carries an embargo ({embargo.value}) that cannot be read; not downloading it")
+    return PermissionDenied(
+        f"{did} is embargoed until {embargo.until.isoformat()}; it cannot be downloaded before then"
+    )
 
 
 async def start_download(session: RucioSession, downloads: DownloadManager | None, did: DID) -> dict[str, Any]:

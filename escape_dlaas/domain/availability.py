@@ -48,6 +48,7 @@ class RuleSummary:
     towards_notebook: bool
     copies: int = 1
     comment: str | None = None
+    locked: bool = False  # Rucio keeps a locked rule from being deleted; policies refuse changes to it
 
     @property
     def locks_total(self) -> int:
@@ -67,6 +68,7 @@ class RuleSummary:
             "towards_notebook": self.towards_notebook,
             "copies": self.copies,
             "comment": self.comment,
+            "locked": self.locked,
         }
 
 
@@ -104,6 +106,7 @@ def summarise_rule(rule: Mapping[str, Any], notebook_expressions: Iterable[str])
         towards_notebook=expression in set(notebook_expressions),
         copies=int(rule.get("copies") or 1),
         comment=rule.get("comments") or rule.get("comment") or None,
+        locked=bool(rule.get("locked")),
     )
 
 

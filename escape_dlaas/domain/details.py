@@ -15,6 +15,7 @@ from .describe import availability_map
 from .did import DID, row_key, user_metadata
 from .paging import decode_cursor, encode_cursor, query_key
 from .paths import file_replicas, local_path
+from .rules import rule_json, rule_permissions
 from .session import RucioSession
 
 
@@ -24,6 +25,7 @@ async def did_details(session: RucioSession, did: DID) -> dict[str, Any]:
     expressions = await notebook_expressions(session)
     rules = await session.rucio(lambda c: list(c.list_did_rules(did.scope, did.name)), what=f"list the rules on {did}")
     summaries = [summarise_rule(r, expressions) for r in rules]
+    permissions = await rule_permissions(session)
     availability = (await availability_map(session, [did], {str(did): meta}))[str(did)]
     by_name = {r["name"]: r for r in await rses(session)}
     return {
@@ -34,7 +36,7 @@ async def did_details(session: RucioSession, did: DID) -> dict[str, Any]:
         "bytes": meta.get("bytes") if meta.get("bytes") is not None else availability.bytes_total,
         "length": meta.get("length") if meta.get("length") is not None else availability.files_total,
         "metadata": user_metadata(meta),
-        "rules": [r.to_json() for r in summaries],
+        "rules": [rule_json(r, permissions) for r in summaries],
         "availability": availability.to_json(),
         "rses": {n: {"qos_class": r["qos_class"], "notebook_local": r["notebook_local"]} for n, r in by_name.items()},
     }

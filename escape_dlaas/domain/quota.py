@@ -1,0 +1,212 @@
+"""What a rule would take at its target: the DID's size, what is missing per RSE, and the account's quota.
+
+Rucio charges the whole size of the data to the account's quota on the RSE it picks,
+files already there included, and picks only an RSE where the quota left is more than
+that size (``RSESelector``); what it copies is only what is missing there. Admin
+accounts have no quota. Only local (per-RSE) quotas are looked at: global quotas on
+RSE expressions are rare and Rucio still has the last word.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import DLaaSError
+from ..rucio.client import TokenClient
+from .catalogue import rse_names
+from .did import DID
+from .session import RucioSession
+
+ADMIN_MAX_AGE = 300.0  # seconds; account attributes change rarely
+_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB")
+
+
+def format_bytes(size: float) -> str:
+    """A size in decimal (SI) units, three significant digits, as the panel shows it: 198144 → "198 kB"."""
+    if size < 1000:
+        return f"{max(0, round(size))} B"
+    value, unit = float(size), 0
+    while value >= 1000 and unit < len(_UNITS) - 1:
+        value /= 1000
+        unit += 1
+    return f"{value:.0f} {_UNITS[unit]}" if value >= 100 else f"{value:.1f} {_UNITS[unit]}"
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A DID's size, and what of it is not yet at each RSE asked about."""
+
+    bytes: int
+    files: int
+    missing: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # RSE -> (bytes, files) not there
+
+    def missing_at(self, rse: str) -> tuple[int, int]:
+        return self.missing.get(rse, (self.bytes, self.files))
+
+    def to_move(self, rses: Iterable[str]) -> tuple[int, int]:
+        """What Rucio copies: it places the data where most of it is already (the least missing)."""
+        return min((self.missing_at(rse) for rse in rses), default=(self.bytes, self.files))
+
+
+def volume_from_file_replicas(rows: Iterable[Mapping[str, Any]], rses: Iterable[str]) -> Volume:
+    """A DID's volume from its files' replicas (``states`` per RSE), read as a stream."""
+    wanted = list(rses)
+    total_bytes = total_files = 0
+    present = {rse: [0, 0] for rse in wanted}
+    for row in rows:
+        size = int(row.get("bytes") or 0)
+        total_bytes += size
+        total_files += 1
+        states = row.get("states") or {}
+        for rse in wanted:
+            if states.get(rse) == "AVAILABLE":
+                present[rse][0] += size
+                present[rse][1] += 1
+    missing = {rse: (total_bytes - b, total_files - f) for rse, (b, f) in present.items()}
+    return Volume(total_bytes, total_files, missing)
+
+
+def volume_from_dataset_replicas(
+    meta: Mapping[str, Any], rows: Iterable[Mapping[str, Any]], rses: Iterable[str]
+) -> Volume:
+    """A dataset's volume from its dataset replicas (counts per RSE kept by Rucio; no file listed)."""
+    rows = list(rows)
+    total_bytes = _int(meta.get("bytes"), max([_int(r.get("bytes")) for r in rows] + [0]))
+    total_files = _int(meta.get("length"), max([_int(r.get("length")) for r in rows] + [0]))
+    by_rse = {r.get("rse"): r for r in rows}
+    missing = {}
+    for rse in rses:
+        row = by_rse.get(rse) or {}
+        missing[rse] = (
+            max(0, total_bytes - _int(row.get("available_bytes"))),
+            max(0, total_files - _int(row.get("available_length"))),
+        )
+    return Volume(total_bytes, total_files, missing)
+
+
+def _int(value: Any, default: int = 0) -> int:
+    return int(value) if value is not None else default
+
+
+async def measure(session: RucioSession, did: DID, meta: Mapping[str, Any], rses: list[str]) -> Volume:
+    """The DID's volume at ``rses``: one Rucio request (dataset counts, or its files' replicas)."""
+    if str(meta.get("did_type") or "").upper() == "DATASET":
+        rows = await session.rucio(
+            lambda c: list(c.list_dataset_replicas(did.scope, did.name)), what=f"list the replicas of {did}"
+        )
+        return volume_from_dataset_replicas(meta, rows, rses)
+
+    def stream(client: TokenClient) -> Volume:
+        # A container may hold many files: count them as they come, never keep the list.
+        rows = client.list_replicas([did.as_dict()], all_states=True, ignore_availability=True)
+        return volume_from_file_replicas(rows, rses)
+
+    return await session.rucio(stream, what=f"list the replicas of {did}")
+
+
+@dataclass(frozen=True)
+class RseQuota:
+    """The account's quota on one RSE, against what a rule needs there."""
+
+    rse: str
+    used_bytes: int
+    limit_bytes: float  # math.inf: unlimited; 0: no quota at all
+    needed_bytes: int
+
+    @property
+    def unlimited(self) -> bool:
+        return math.isinf(self.limit_bytes)
+
+    @property
+    def left_bytes(self) -> float:
+        return self.limit_bytes - self.used_bytes
+
+    @property
+    def fits(self) -> bool:
+        # Rucio's RSESelector: some quota left, and more left than the rule needs
+        return self.unlimited or (self.left_bytes > 0 and self.left_bytes > self.needed_bytes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rse": self.rse,
+            "used_bytes": self.used_bytes,
+            "limit_bytes": None if self.unlimited else int(self.limit_bytes),
+            "unlimited": self.unlimited,
+            "needed_bytes": self.needed_bytes,
+            "fits": self.fits,
+        }
+
+    def in_words(self) -> str:
+        if self.unlimited:
+            return f"your quota on {self.rse} is unlimited"
+        if self.limit_bytes <= 0:
+            return f"you have no quota on {self.rse}"
+        left = format_bytes(max(0.0, self.left_bytes))
+        used, limit = format_bytes(self.used_bytes), format_bytes(self.limit_bytes)
+        return f"{used} of your {limit} quota on {self.rse} are used ({left} left)"
+
+
+async def account_usage(session: RucioSession, account: str) -> dict[str, tuple[int, float]]:
+    """The account's usage and limit per RSE (one Rucio request): RSE -> (used bytes, limit bytes)."""
+    rows = await session.rucio(lambda c: list(c.get_local_account_usage(account)), what="read your quota")
+    return {str(r["rse"]): (int(r.get("bytes") or 0), float(r.get("bytes_limit") or 0)) for r in rows}
+
+
+async def account_is_admin(session: RucioSession, account: str) -> bool:
+    """Whether the account is root or has Rucio's ``admin`` attribute (cached; one request when not)."""
+    if account == "root":
+        return True
+    key = ("account_admin", account)
+    cached = session.cache.get(key, ADMIN_MAX_AGE)
+    if cached is None:
+        rows = await session.rucio(
+            lambda c: list(c.list_account_attributes(account)), what="read your account's attributes"
+        )
+        # Rucio answers a list of lists of {key, value}; it checks only that the key is there
+        attributes = [a for group in rows for a in (group if isinstance(group, list) else [group])]
+        cached = any(isinstance(a, Mapping) and a.get("key") == "admin" for a in attributes)
+        session.cache.put(key, cached)
+    return bool(cached)
+
+
+def quotas_at(
+    rses: Iterable[str], usage: Mapping[str, tuple[int, float]], needed_bytes: int, *, admin: bool
+) -> list[RseQuota]:
+    """The quota on each RSE of the target (an RSE without a limit for the account: no quota)."""
+    out = []
+    for rse in rses:
+        used, limit = usage.get(rse, (0, 0.0))
+        out.append(RseQuota(rse, used, math.inf if admin else limit, needed_bytes))
+    return out
+
+
+def quota_shortfall(did: DID, quotas: list[RseQuota]) -> str | None:
+    """Why the quota cannot hold the data, with the numbers; None when some RSE of the target can."""
+    if not quotas or any(q.fits for q in quotas):
+        return None
+    needed = format_bytes(quotas[0].needed_bytes)
+    return (
+        f"Quota exceeded: {did} needs {needed}, and {'; '.join(q.in_words() for q in quotas)}. "
+        "Ask the data lake's administrators for more quota, release data you no longer need, "
+        "or choose another target."
+    )
+
+
+async def quota_refusal_message(session: RucioSession, did: DID, expression: str, account: str) -> str | None:
+    """Rucio's quota refusal of a rule, explained with the numbers (None when they cannot be read).
+
+    Only on the refusal path: three or four Rucio requests that a successful rule never pays.
+    """
+    try:
+        meta = await session.rucio(lambda c: c.get_metadata(did.scope, did.name), what=f"read {did}")
+        rses = await rse_names(session, expression)
+        needed = meta.get("bytes")
+        if needed is None:  # an open dataset or a container: Rucio keeps no size for it
+            needed = (await measure(session, did, meta, rses)).bytes
+        usage = await account_usage(session, account)
+    except DLaaSError:
+        return None  # Rucio's own words then
+    return quota_shortfall(did, quotas_at(rses, usage, int(needed), admin=False))

@@ -13,7 +13,7 @@ from typing import Any
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 
-from ..domain import catalogue, dataset_folders, describe, details, downloads, paths, rules, search
+from ..domain import catalogue, dataset_folders, describe, details, downloads, paths, preview, rules, search
 from ..domain.did import DID, parse_did
 from ..domain.filters import Filter, parse_filter_json, parse_filter_string
 from ..domain.instances import Instance, InstanceRegistry
@@ -191,8 +191,7 @@ class DownloadsHandler(BaseHandler):
 class RulesHandler(BaseHandler):
     @api
     async def get(self, instance: str) -> None:
-        mine = await rules.my_rules(self.session(instance))
-        self.reply({"rules": [r.to_json() for r in mine]})
+        self.reply({"rules": await rules.my_rules_json(self.session(instance))})
 
     @api
     async def post(self, instance: str) -> None:
@@ -202,6 +201,17 @@ class RulesHandler(BaseHandler):
         did = parse_did(body.get("did"))
         result = await rules.make_available(session, did, body.get("target"), body.get("lifetime_days"))
         self.reply(result, status=201 if result["created"] else 200)
+
+
+class RulePreviewHandler(BaseHandler):
+    """What making a DID available would do (size to move, quota, embargo, storage, existing rule); changes nothing."""
+
+    @api
+    async def get(self, instance: str) -> None:
+        session = self.session(instance)
+        did = parse_did(self.arg("did"))
+        lifetime = rules.lifetime_from_text(self.arg("lifetime_days"))
+        self.reply(await preview.preview(session, did, self.arg("target"), lifetime))
 
 
 class RuleHandler(BaseHandler):
@@ -250,6 +260,7 @@ def route_table() -> list[tuple[str, type[BaseHandler]]]:
         (instance + r"/availability", AvailabilityHandler),
         (instance + r"/downloads", DownloadsHandler),
         (instance + r"/rules", RulesHandler),
+        (instance + r"/rules/preview", RulePreviewHandler),  # before rules/{rule_id}, which would match it
         (instance + r"/rules/(?P<rule_id>[^/]+)", RuleHandler),
         (instance + r"/rses", RsesHandler),
         (instance + r"/scopes", ScopesHandler),

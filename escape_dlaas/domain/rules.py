@@ -6,14 +6,15 @@ this data lake lets the account do with its rules, and how Rucio's refusals read
 scientist.
 
 What the lake allows is learned, not assumed. Rucio's stock generic policy lets only
-root and admins update or delete rules; other policies (the demo lake's, ATLAS's, CMS's)
-let owners change their own. Rucio has no way to ask "may I?" without doing it, and a
-probe that writes (even the same comment again) is a change on the user's behalf that
-nobody asked for; probes that fail on purpose (an unknown rule, an invalid option) are
-refused by some policies for other reasons and so tell nothing. So a change is assumed
-possible until Rucio refuses one on an unlocked rule of the account's own; from then on
-it is known to be refused, for as long as the server runs. Rules carry ``can_extend`` and ``can_cancel`` from that
-knowledge, so the panel offers only what can work.
+root and admins update or delete rules; policy packages such as the demo lake's let
+owners change their own. Rucio has no way to ask "may I?" without doing it: a probe
+that writes (even the same comment again) is a change nobody asked for, and probes
+that fail on purpose (an unknown rule, an invalid option) are refused by some policies
+for other reasons, so they tell nothing. A change is therefore assumed possible until
+Rucio refuses one on an unlocked rule of the account's own; from then on it is known
+to be refused, for as long as the server runs (or until the account changes). Rules
+carry ``can_extend`` and ``can_cancel`` from that knowledge, so the panel offers only
+what can work.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import re
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused, ServiceUnavailable
 from .availability import RuleSummary, summarise_rule
@@ -97,7 +98,7 @@ class RulePermissions:
     extend: bool | None = None
     cancel: bool | None = None
 
-    def allows(self, rule: RuleSummary, action: str) -> bool:
+    def allows(self, rule: RuleSummary, action: Literal["extend", "cancel"]) -> bool:
         """Whether ``action`` ("extend" or "cancel") can work on ``rule``, as far as we know."""
         if rule.account != self.account or rule.locked:
             return False
@@ -131,7 +132,10 @@ def ends_in_words(expires_at: str | None) -> str:
     """'ends on 2025-01-08 12:00 UTC' (or that it has no end) for a rule's ``expires_at``."""
     if not expires_at:
         return "has no end date"
-    when = datetime.fromisoformat(expires_at)
+    try:
+        when = datetime.fromisoformat(expires_at)
+    except ValueError:
+        return f"ends on {expires_at}"
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return f"ends on {when.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"

@@ -88,6 +88,7 @@ def test_a_rules_end_reads_as_a_utc_date():
     assert ends_in_words("2025-01-08T12:00:00+00:00") == "ends on 2025-01-08 12:00 UTC"
     assert ends_in_words("2025-01-08T13:00:00+01:00") == "ends on 2025-01-08 12:00 UTC"
     assert ends_in_words(None) == "has no end date"
+    assert ends_in_words("soon") == "ends on soon", "as Rucio wrote it, rather than failing"
 
 
 def rule_row(expires_at=None, rse_expression="NB", account="alice", **extra):

@@ -12,6 +12,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from tests.fixtures_lake import lake_server_config
+from tests.integration.lake_datasets import fresh_dataset
 
 pytestmark = pytest.mark.integration
 
@@ -37,8 +38,10 @@ async def call(jp_fetch, *path, method="GET", body=None, params=None):
     return response.code, json.loads(response.body)
 
 
-async def test_asking_again_for_longer_keeps_the_rule_and_says_why(jp_fetch, generic_lake_info):
-    did = generic_lake_info.scenarios.metadata_search.expected[0]  # on ESCAPE-SAFE already
+async def test_asking_again_for_longer_keeps_the_rule_and_says_why(
+    jp_fetch, generic_lake_info, generic_rucio_client_for
+):
+    did = fresh_dataset(generic_lake_info, generic_rucio_client_for, "ask-again")
     body = {"did": did, "target": "SAFE", "lifetime_days": 1}
     code, made = await call(jp_fetch, "rules", method="POST", body=body)
     assert code == 201, made
@@ -71,8 +74,10 @@ async def test_asking_again_for_longer_keeps_the_rule_and_says_why(jp_fetch, gen
     assert "note" not in same
 
 
-async def test_cancel_is_refused_clearly_and_then_no_longer_offered(jp_fetch, generic_lake_info):
-    did = generic_lake_info.scenarios.metadata_search.expected[1]
+async def test_cancel_is_refused_clearly_and_then_no_longer_offered(
+    jp_fetch, generic_lake_info, generic_rucio_client_for
+):
+    did = fresh_dataset(generic_lake_info, generic_rucio_client_for, "cancel")
     code, made = await call(jp_fetch, "rules", method="POST", body={"did": did, "target": "SAFE", "lifetime_days": 1})
     assert code == 201, made
     rule_id = made["rule"]["id"]

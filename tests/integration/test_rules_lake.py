@@ -20,6 +20,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from escape_dlaas.lake import free_ports
 from tests.fixtures_lake import lake_server_config
+from tests.integration.lake_datasets import fresh_dataset
 
 pytestmark = pytest.mark.integration
 
@@ -187,9 +188,9 @@ async def test_a_lifetime_that_is_not_a_sensible_number_of_days_creates_nothing(
 
 
 async def test_on_the_demo_policy_asking_again_for_longer_extends_and_extend_is_offered(
-    jp_fetch, lake_info, monkeypatch
+    jp_fetch, lake_info, rucio_client_for, monkeypatch
 ):
-    did = "km3net:ARCA21_run13456_events"  # on ESCAPE-SAFE and ESCAPE-CHEAP: no copy needed at SAFE
+    did = fresh_dataset(lake_info, rucio_client_for, "extend")
     body = {"did": did, "target": "SAFE", "lifetime_days": 1}
     sent = rucio_requests(monkeypatch)
     code, made = await call(jp_fetch, "rules", method="POST", body=body)
@@ -263,9 +264,11 @@ async def second_jupyter_server(lake_info, root_dir: Path) -> AsyncIterator[tupl
         log.close()
 
 
-async def test_two_jupyter_servers_asking_at_once_get_exactly_one_created(jp_fetch, lake_info, tmp_path):
+async def test_two_jupyter_servers_asking_at_once_get_exactly_one_created(
+    jp_fetch, lake_info, rucio_client_for, tmp_path
+):
     """Each server serialises its own requests per DID and target; across servers only Rucio can."""
-    did = "km3net:ARCA21_run12345_events"  # on ESCAPE-SAFE already: the rule needs no transfer
+    did = fresh_dataset(lake_info, rucio_client_for, "two-servers")
     body = {"did": did, "target": "SAFE", "lifetime_days": 1}
     await call(jp_fetch, "whoami")  # both servers signed in before the race
     async with second_jupyter_server(lake_info, tmp_path / "second") as (base, token):

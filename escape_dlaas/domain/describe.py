@@ -28,7 +28,7 @@ async def describe(session: RucioSession, dids: list[DID]) -> list[dict[str, Any
     if not dids:
         return []
     if len(dids) > MAX_DESCRIBED_DIDS:
-        raise InvalidInput(f"at most {MAX_DESCRIBED_DIDS} DIDs per request", field="dids")
+        raise InvalidInput(f"at most {MAX_DESCRIBED_DIDS} DIDs per request (got {len(dids)})", field="dids")
     meta = await metadata_bulk(session, dids)
     availability = await availability_map(session, dids, meta, containers=False)
     items = []
@@ -67,7 +67,7 @@ async def availability_map(
     if not dids:
         return {}
     if len(dids) > MAX_WATCHED_DIDS:
-        raise InvalidInput(f"at most {MAX_WATCHED_DIDS} DIDs per request", field="dids")
+        raise InvalidInput(f"at most {MAX_WATCHED_DIDS} DIDs per request (got {len(dids)})", field="dids")
     if meta is None:
         meta = await metadata_bulk(session, dids, plugin="DID_COLUMN")
     kind = {str(d): str(meta.get(str(d), {}).get("did_type", "")).upper() for d in dids}

@@ -14,25 +14,42 @@ Rucio 500 or a silent empty result.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInput
+from .characters import describe_character, first_hidden, shown
 
 Value = str | int | float | bool
 
-# Longest first, so that "<=" is not read as "<".
-OPERATORS = ("!=", "<=", ">=", "==", "=", "<", ">")
+OR_SEPARATOR, AND_SEPARATOR = ";", ","
+QUOTES = ('"', "'")
+# Operators as written, longest first so that "<=" is not read as "<". "==" means "=";
+# the mathematical signs (as other Rucio tools write them) mean their ASCII forms.
+OPERATORS = ("!=", "<=", ">=", "==", "\u2260", "\u2264", "\u2265", "=", "<", ">")
+CANONICAL_OPERATOR = {"==": "=", "\u2260": "!=", "\u2264": "<=", "\u2265": ">="}
 RUCIO_SUFFIX = {"=": "", "!=": ".ne", "<": ".lt", "<=": ".lte", ">": ".gt", ">=": ".gte"}
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+# What was probably meant by two operators typed in a row.
+_OPERATOR_ADVICE = {">>": "> or >=", "<<": "< or <=", "=>": ">=", "=<": "<=", "<>": "!=", "><": "!=", "===": "="}
+# Characters after which a value starts: a quote there opens a quoted value.
+_VALUE_START = {OR_SEPARATOR, AND_SEPARATOR, "=", "<", ">", "!"}
+# A string value holding one of these is written in quotes by format_value.
+SPECIAL_CHARACTERS = _VALUE_START | set(QUOTES) | {"\u2260", "\u2264", "\u2265"}
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # Keys Rucio handles itself, not metadata: filtering on them through metadata would be wrong.
 RESERVED_KEYS = {"name", "scope", "type", "did_type"}
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 MAX_GROUPS = 16
 MAX_CONDITIONS = 32
+MAX_FILTER_LENGTH = 4000
+MAX_VALUE_LENGTH = 256
+# Rucio binds whole numbers as the database's 64-bit integers: larger ones fail there.
+MAX_WHOLE_NUMBER = 2**63 - 1
+OPERATOR_LIST = "= != < <= > >="
 
 
 @dataclass(frozen=True)
@@ -52,11 +69,19 @@ def _fail(message: str, field: str = "filter") -> InvalidInput:
     return InvalidInput(message, field=field, reason="invalid_filter")
 
 
+def quoted_content(text: str) -> str | None:
+    """The inside of a value written wholly in quotes (``"a,b"`` → ``a,b``), else None."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in QUOTES:
+        return text[1:-1]
+    return None
+
+
 def parse_value(text: str) -> Value:
     """Type a value typed by a person: quoted → string; number; true/false; else string."""
     text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        return text[1:-1]
+    quoted = quoted_content(text)
+    if quoted is not None:
+        return quoted
     if _NUMBER_RE.match(text):
         number = float(text)
         if not math.isfinite(number):
@@ -68,148 +93,227 @@ def parse_value(text: str) -> Value:
 
 
 def format_value(value: Value) -> str:
-    """The inverse of :func:`parse_value`: quotes strings that would otherwise change type."""
+    """The inverse of :func:`parse_value`: quotes strings that would otherwise change type or meaning."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
-    if value != value.strip() or parse_value(value) != value or any(c in value for c in ",;=<>!\"'") or not value:
-        if '"' not in value:
-            return f'"{value}"'
-        return f"'{value}'"
+    if not value or value != value.strip() or parse_value(value) != value or set(value) & SPECIAL_CHARACTERS:
+        return f"'{value}'" if '"' in value else f'"{value}"'
     return value
 
 
-def check_condition(cond: Condition, where: str) -> Condition:
-    if not KEY_RE.match(cond.key):
-        raise _fail(
-            f"{where}: '{cond.key}' is not a valid metadata key (letters, digits and '_', starting with a letter)"
-        )
+def _key_problem(key: str) -> str | None:
+    if KEY_RE.match(key):
+        return None
+    hidden = first_hidden(key)
+    if hidden is not None:
+        return f"'{shown(key, 64)}' is not a valid metadata key: it contains {describe_character(hidden)}"
+    return f"'{shown(key, 64)}' is not a valid metadata key (letters, digits and '_', starting with a letter)"
+
+
+def _condition_problem(cond: Condition) -> str | None:
+    key_problem = _key_problem(cond.key)
+    if key_problem:
+        return key_problem
     if cond.key in RESERVED_KEYS:
-        raise _fail(f"{where}: '{cond.key}' is not a metadata key; use the name pattern and type fields instead")
+        return f"'{cond.key}' is not a metadata key; use the name pattern and type fields instead"
     if cond.op not in RUCIO_SUFFIX:
-        raise _fail(f"{where}: unknown operator '{cond.op}'; use one of = != < <= > >=")
-    if isinstance(cond.value, str):
-        if not cond.value:
-            raise _fail(f"{where}: the value for '{cond.key}' is empty")
-        if len(cond.value) > 256:
-            raise _fail(f"{where}: the value for '{cond.key}' is longer than 256 characters")
-        if ("*" in cond.value or "%" in cond.value) and cond.op not in ("=", "!="):
-            raise _fail(f"{where}: wildcards ('*') work only with = and != (got '{cond.key} {cond.op} {cond.value}')")
-    elif isinstance(cond.value, float) and not math.isfinite(cond.value):
-        raise _fail(f"{where}: the value for '{cond.key}' must be a finite number")
-    elif not isinstance(cond.value, (int, float, bool)):
-        raise _fail(f"{where}: the value for '{cond.key}' must be a string, number or boolean")
-    if isinstance(cond.value, bool) and cond.op not in ("=", "!="):
-        raise _fail(f"{where}: true/false can only be compared with = or !=")
+        return f"'{shown(cond.op, 8)}' is not an operator; use one of {OPERATOR_LIST}"
+    value, key = cond.value, cond.key
+    if isinstance(value, str):
+        hidden = first_hidden(value)
+        if not value:
+            return f"the value for '{key}' is empty"
+        if len(value) > MAX_VALUE_LENGTH:
+            return f"the value for '{key}' is longer than {MAX_VALUE_LENGTH} characters"
+        if hidden is not None:
+            return f"the value for '{key}' contains {describe_character(hidden)}"
+        if ("*" in value or "%" in value) and cond.op not in ("=", "!="):
+            return f"wildcards ('*') work only with = and != (got '{key} {cond.op} {value}')"
+    elif isinstance(value, bool):
+        if cond.op not in ("=", "!="):
+            return "true/false can only be compared with = or !="
+    elif isinstance(value, int):
+        if abs(value) > MAX_WHOLE_NUMBER:
+            return (
+                f"the value for '{key}' is too large: whole numbers go up to {MAX_WHOLE_NUMBER}"
+                f" (write a larger one as a decimal number, e.g. {float(value):.3e})"
+            )
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return f"the value for '{key}' must be a finite number"
+    else:
+        return f"the value for '{key}' must be a string, number or boolean"
+    return None
+
+
+def check_condition(cond: Condition, where: str, field: str = "filter") -> Condition:
+    """``cond`` when Rucio can search with it; a 400 naming the condition (``where``) otherwise."""
+    problem = _condition_problem(cond)
+    if problem:
+        raise _fail(f"{where}: {problem}", field)
     return cond
 
 
-def _check_groups(groups: Filter) -> Filter:
+def _check_groups(groups: Filter, field: str = "filter") -> Filter:
     if len(groups) > MAX_GROUPS:
-        raise _fail(f"too many OR groups ({len(groups)}); at most {MAX_GROUPS}")
+        raise _fail(f"too many OR groups ({len(groups)}); at most {MAX_GROUPS}", field)
     for g, group in enumerate(groups, start=1):
         if not group:
-            raise _fail(f"OR group {g} is empty")
+            raise _fail(f"OR group {g} is empty", field)
         if len(group) > MAX_CONDITIONS:
-            raise _fail(f"OR group {g} has too many conditions ({len(group)}); at most {MAX_CONDITIONS}")
+            raise _fail(f"OR group {g} has too many conditions ({len(group)}); at most {MAX_CONDITIONS}", field)
         seen: set[tuple[str, str]] = set()
         for c, cond in enumerate(group, start=1):
-            check_condition(cond, f"group {g}, condition {c}")
-            op = "=" if cond.op == "==" else cond.op
-            if (cond.key, op) in seen:
+            check_condition(cond, f"group {g}, condition {c}", field)
+            if (cond.key, cond.op) in seen:
                 raise _fail(
-                    f"group {g}: '{cond.key} {op}' appears twice; Rucio accepts each key and operator once per group"
+                    f"group {g}: '{cond.key} {cond.op}' appears twice; Rucio accepts each key and operator once per group",
+                    field,
                 )
-            seen.add((cond.key, op))
+            seen.add((cond.key, cond.op))
     return groups
 
 
-def _split_outside_quotes(text: str, separator: str) -> list[str]:
-    """Split on ``separator`` except inside '...' or "..." (quoted values may hold ',' or ';')."""
-    parts: list[str] = []
-    current: list[str] = []
-    quote = ""
-    for char in text:
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "\"'":
-            quote = char
-        elif char == separator:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current))
-    return parts
+@dataclass
+class _ConditionTokens:
+    source: str = ""  # as typed, for messages
+    parts: list[str] = dataclasses.field(default_factory=list)  # operand, operator, operand, ... (quotes kept)
 
 
-def _split_condition(text: str) -> list[str]:
-    """Operands and operators of one condition, like ``_SPLIT_RE.split`` but not inside quotes."""
-    parts: list[str] = []
-    current, quote, i = "", "", 0
+@dataclass
+class _GroupTokens:
+    source: str = ""
+    conditions: list[_ConditionTokens] = dataclasses.field(default_factory=list)
+
+
+def _tokenize(text: str) -> list[_GroupTokens]:
+    """Cut the text form into OR groups, AND-ed conditions and operands/operators.
+
+    A quote opens a quoted value only where a value starts (at the start, after a
+    separator or an operator character, spaces aside) and only when the same quote
+    comes again later; up to it, separators and operators belong to the value. Any
+    other quote is an ordinary character (as in O'Brien). The same rules as the
+    panel's src/filters/tokenizer.ts.
+    """
+    groups: list[_GroupTokens] = []
+    group, condition, operand = _GroupTokens(), _ConditionTokens(), ""
+    value_starts = True
+    i = 0
     while i < len(text):
         char = text[i]
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "\"'":
-            quote = char
-        else:
-            op = next((o for o in OPERATORS if text.startswith(o, i)), None)
-            if op is not None:
-                parts += [current.strip(), op]
-                current, i = "", i + len(op)
-                continue
-        current += char
+        closing = text.find(char, i + 1) if value_starts and char in QUOTES else -1
+        if closing != -1:
+            quoted = text[i : closing + 1]
+            group.source += quoted
+            condition.source += quoted
+            operand += quoted
+            value_starts, i = False, closing + 1
+            continue
+        if char in (OR_SEPARATOR, AND_SEPARATOR):
+            condition.parts.append(operand.strip())
+            group.conditions.append(condition)
+            condition, operand = _ConditionTokens(), ""
+            if char == OR_SEPARATOR:
+                groups.append(group)
+                group = _GroupTokens()
+            else:
+                group.source += char
+            value_starts, i = True, i + 1
+            continue
+        op = next((o for o in OPERATORS if text.startswith(o, i)), None)
+        if op is not None:
+            group.source += op
+            condition.source += op
+            condition.parts += [operand.strip(), op]
+            operand, value_starts, i = "", True, i + len(op)
+            continue
+        group.source += char
+        condition.source += char
+        operand += char
+        # a lone '!' (not '!=') stays in the operand but, like an operator, lets a value start
+        if char in _VALUE_START:
+            value_starts = True
+        elif not char.isspace():
+            value_starts = False
         i += 1
-    return [*parts, current.strip()]
+    condition.parts.append(operand.strip())
+    group.conditions.append(condition)
+    groups.append(group)
+    return groups
+
+
+def _check_operands(parts: list[str], shown_text: str, where: str) -> None:
+    """Operators typed in a row (``>>``) and quotes without their pair, named."""
+    operands, operators = parts[0::2], parts[1::2]
+    for k in range(1, len(operands) - 1):
+        if not operands[k]:
+            run = operators[k - 1] + operators[k]
+            advice = _OPERATOR_ADVICE.get(run, f"one of {OPERATOR_LIST}")
+            raise _fail(f"{where}: '{run}' is not an operator; use {advice}")
+    for operand in operands:
+        if operand and quoted_content(operand) is None and (operand[0] in QUOTES or operand[-1] in QUOTES):
+            quote = operand[0] if operand[0] in QUOTES else operand[-1]
+            raise _fail(
+                f"{where}: '{shown_text}' has an unbalanced quote ({quote}); put the value between two quotes"
+                " or write it without quotes"
+            )
+
+
+def _read_condition(parts: list[str], source: str, where: str) -> list[Condition]:
+    shown_text = shown(source)
+    if parts == [""]:
+        raise _fail(f"{where} is empty (two '{AND_SEPARATOR}' in a row, or one at the end?)")
+    _check_operands(parts, shown_text, where)
+    parts = [CANONICAL_OPERATOR.get(p, p) if i % 2 else p for i, p in enumerate(parts)]
+    if len(parts) == 3:
+        left, op, right = parts
+        if not KEY_RE.match(left) and KEY_RE.match(right) and op in _FLIPPED:
+            # "3<energy" reads as "energy>3"
+            left, op, right = right, _FLIPPED[op], left
+        if not left or not right:
+            raise _fail(f"{where}: '{shown_text}' needs a key, an operator and a value")
+        return [Condition(left, op, parse_value(right))]
+    if len(parts) == 5 and parts[1] in _FLIPPED and parts[3] in _FLIPPED:
+        low, op1, key, op2, high = parts
+        if (op1 in ("<", "<=")) != (op2 in ("<", "<=")):
+            raise _fail(f"{where}: a range must go one way, e.g. 2<energy<5")
+        return [Condition(key, _FLIPPED[op1], parse_value(low)), Condition(key, op2, parse_value(high))]
+    if len(parts) == 1:
+        raise _fail(f"{where}: '{shown_text}' has no operator; use one of {OPERATOR_LIST}")
+    raise _fail(f"{where}: cannot read '{shown_text}'")
 
 
 def parse_filter_string(text: str) -> Filter:
     """Parse ``a=1,b>2;c!=x`` (and ranges ``1<a<5``) into OR groups of conditions."""
-    if len(text) > 4000:
-        raise _fail("the filter is longer than 4000 characters")
+    if len(text) > MAX_FILTER_LENGTH:
+        raise _fail(f"the filter is longer than {MAX_FILTER_LENGTH} characters")
+    if not text.strip():
+        return []
     groups: Filter = []
-    for g, group_text in enumerate(_split_outside_quotes(text, ";"), start=1):
-        if not group_text.strip():
-            if text.strip():
-                raise _fail(f"OR group {g} is empty (two ';' in a row, or one at the end?)")
-            continue
-        group: list[Condition] = []
-        for c, cond_text in enumerate(_split_outside_quotes(group_text, ","), start=1):
-            where = f"group {g}, condition {c}"
-            parts = _split_condition(cond_text)
-            if len(parts) == 3:
-                left, op, right = parts
-                op = "=" if op == "==" else op
-                if not KEY_RE.match(left) and KEY_RE.match(right) and op in _FLIPPED:
-                    # "3<energy" reads as "energy>3"
-                    left, op, right = right, _FLIPPED[op], left
-                if not left or not right:
-                    raise _fail(f"{where}: '{cond_text.strip()}' needs a key, an operator and a value")
-                group.append(Condition(left, op, parse_value(right)))
-            elif len(parts) == 5 and parts[1] in _FLIPPED and parts[3] in _FLIPPED:
-                low, op1, key, op2, high = parts
-                if (op1 in ("<", "<=")) != (op2 in ("<", "<=")):
-                    raise _fail(f"{where}: a range must go one way, e.g. 2<energy<5")
-                group.append(Condition(key, _FLIPPED[op1], parse_value(low)))
-                group.append(Condition(key, op2, parse_value(high)))
-            elif len(parts) == 1:
-                raise _fail(f"{where}: '{cond_text.strip()}' has no operator; use one of = != < <= > >=")
-            else:
-                raise _fail(f"{where}: cannot read '{cond_text.strip()}'")
-        groups.append(group)
+    for g, group in enumerate(_tokenize(text), start=1):
+        if not group.source.strip():
+            raise _fail(f"OR group {g} is empty (two '{OR_SEPARATOR}' in a row, or one at the end?)")
+        conditions: list[Condition] = []
+        for c, condition in enumerate(group.conditions, start=1):
+            conditions += _read_condition(condition.parts, condition.source.strip(), f"group {g}, condition {c}")
+        groups.append(conditions)
     return _check_groups(groups)
 
 
 def parse_filter_json(data: Any) -> Filter:
-    """Validate the structured filter the panel sends."""
+    """Validate the structured filter the panel sends (types strictly: a boolean is not a number)."""
     if not isinstance(data, list):
         raise _fail("filters must be a list of OR groups, each a list of {key, op, value}", field="filters")
+    if len(data) > MAX_GROUPS:
+        raise _fail(f"too many OR groups ({len(data)}); at most {MAX_GROUPS}", field="filters")
     groups: Filter = []
     for g, group in enumerate(data, start=1):
         if not isinstance(group, list):
             raise _fail(f"OR group {g} must be a list of conditions", field="filters")
+        if len(group) > MAX_CONDITIONS:
+            raise _fail(f"OR group {g} has too many conditions ({len(group)}); at most {MAX_CONDITIONS}", "filters")
         conditions = []
         for c, item in enumerate(group, start=1):
             if not isinstance(item, dict) or set(item) != {"key", "op", "value"}:
@@ -217,9 +321,9 @@ def parse_filter_json(data: Any) -> Filter:
             key, op, value = item["key"], item["op"], item["value"]
             if not isinstance(key, str) or not isinstance(op, str):
                 raise _fail(f"group {g}, condition {c}: key and op must be strings", field="filters")
-            conditions.append(Condition(key, "=" if op == "==" else op, value))
+            conditions.append(Condition(key, CANONICAL_OPERATOR.get(op, op), value))
         groups.append(conditions)
-    return _check_groups(groups)
+    return _check_groups(groups, field="filters")
 
 
 def format_filter_string(groups: Filter) -> str:
@@ -241,17 +345,3 @@ def to_rucio_filters(groups: Filter, name_pattern: str | None = None) -> list[di
             rucio_group["name"] = name
         out.append(rucio_group)
     return out
-
-
-def check_name_pattern(pattern: str | None) -> str | None:
-    """A DID name pattern: Rucio's name characters plus the '*' wildcard."""
-    if pattern is None or not pattern.strip():
-        return None
-    pattern = pattern.strip()
-    if len(pattern) > 250 or not re.match(r"^[A-Za-z0-9_.\-*+/:]+$", pattern):
-        raise InvalidInput(
-            f"'{pattern[:60]}' is not a valid name pattern: use letters, digits, '.', '_', '-', '/' and '*' as wildcard",
-            field="q",
-            reason="invalid_pattern",
-        )
-    return pattern

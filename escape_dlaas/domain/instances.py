@@ -98,10 +98,11 @@ class InstanceRegistry:
         """The page size asked for (the default when none), within the site's maximum."""
         if value in (None, ""):
             return self.search_page_size
-        try:
-            size = int(value)
-        except (TypeError, ValueError):
-            raise InvalidInput("page_size must be a whole number", field="page_size") from None
+        # Digits only: int() would also take "1_000", " 5" or other scripts' digits.
+        if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+            raise InvalidInput("page_size must be a whole number", field="page_size")
+        # (a number of thousands of digits is just too large; int() would refuse to read it)
+        size = int(value) if len(value.lstrip("0")) <= 9 else self.max_search_page_size + 1
         if not 1 <= size <= self.max_search_page_size:
             raise InvalidInput(f"page_size must be between 1 and {self.max_search_page_size}", field="page_size")
         return size

@@ -188,8 +188,9 @@ def quota_shortfall(did: DID, quotas: list[RseQuota]) -> str | None:
     if not quotas or any(q.fits for q in quotas):
         return None
     needed = format_bytes(quotas[0].needed_bytes)
+    # The numbers first, the advice last: a JupyterLab notification shows 140 characters.
     return (
-        f"Quota exceeded: {did} needs {needed}, and {'; '.join(q.in_words() for q in quotas)}. "
+        f"Quota exceeded: {did} needs {needed}; {'; '.join(q.in_words() for q in quotas)}. "
         "Ask the data lake's administrators for more quota, release data you no longer need, "
         "or choose another target."
     )

@@ -13,9 +13,9 @@ from ..errors import InvalidInput
 from ..rucio.gateway import first_n
 from .catalogue import metadata_bulk, scopes
 from .describe import describe
-from .did import DID, check_scope, listing_row, type_and_size
-from .filters import Filter, check_name_pattern, to_rucio_filters
-from .paging import decode_cursor, encode_cursor, query_key
+from .did import DID, check_scope, listing_row, parse_name_pattern, type_and_size
+from .filters import Filter, to_rucio_filters
+from .paging import can_continue_at, decode_cursor, encode_cursor, invalid_cursor, query_key
 from .session import RucioSession
 
 DID_TYPES = ("all", "collection", "dataset", "container", "file")
@@ -34,24 +34,24 @@ async def search(
     cursor: str | None,
     details: str = "full",
 ) -> dict[str, Any]:
-    """One page of DIDs matching the query: ``items``, ``next_cursor``, ``scopes_searched``.
+    """One page of DIDs matching the query: ``items``, ``next_cursor``, ``scopes_searched``, ``truncated``.
 
     ``details="full"`` describes the page (type, size, metadata, availability: bulk
     calls after the listing); ``details="names"`` returns what the listing itself
     gives (names, and type and size when no metadata filter is used) so the first
     rows can be shown at once and described afterwards with :func:`.describe.describe`.
+
+    Everything is checked before Rucio is asked. A scope is listed up to :data:`.paging.MAX_OFFSET` rows deep; ``truncated`` says when more
+    rows were left out there.
     """
     if details not in SEARCH_DETAILS:
         raise InvalidInput(f"details must be one of {', '.join(SEARCH_DETAILS)}", field="details")
     if did_type not in DID_TYPES:
         raise InvalidInput(f"type must be one of {', '.join(DID_TYPES)}", field="type")
-    pattern = check_name_pattern(pattern)
     scope = check_scope(scope)
-    if pattern and ":" in pattern:
-        # "scope:name*" as people type it in Rucio
-        typed_scope, pattern = pattern.split(":", 1)
-        scope = check_scope(typed_scope)
-        pattern = check_name_pattern(pattern)
+    # "scope:name*" as people type it in Rucio: the typed scope is the one searched
+    typed_scope, pattern = parse_name_pattern(pattern)
+    scope = typed_scope or scope
     if not pattern and not filters:
         raise InvalidInput(
             "type a name pattern (e.g. *.fits) or add a metadata filter", field="q", reason="empty_search"
@@ -60,6 +60,8 @@ async def search(
     key = query_key(scope, did_type, rucio_filters)
     scope_index, offset = decode_cursor(cursor, key) if cursor else (0, 0)
     searched = [scope] if scope else await scopes(session)
+    if scope_index >= len(searched):
+        raise invalid_cursor()
     # The JSON metadata plugin ignores the type, so metadata searches ask for everything and
     # the page is filtered by type after a bulk metadata call.
     filter_type_here = bool(filters) and did_type != "all"
@@ -69,6 +71,7 @@ async def search(
 
     page: list[dict[str, Any]] = []
     rounds = 0
+    truncated = False
     # Each round reads at most one page of raw rows; with a type filter some are dropped,
     # so a few rounds may be needed. Bounded: a short page with a cursor beats a slow one.
     while scope_index < len(searched) and len(page) < page_size and rounds < MAX_SEARCH_ROUNDS:
@@ -86,12 +89,21 @@ async def search(
         page.extend(await _keep_type(session, rows, did_type) if filter_type_here else rows)
         if len(names) - offset <= want:  # this scope has nothing more
             scope_index, offset = scope_index + 1, 0
-        else:
+        elif can_continue_at(offset + len(rows)):
             offset += len(rows)
+        else:  # as deep as a cursor may point: the rest of this scope is left out
+            truncated = True
+            scope_index, offset = scope_index + 1, 0
     more = scope_index < len(searched)
     next_cursor = encode_cursor(key, scope_index, offset) if more else None
+    scopes_searched = searched[: scope_index + 1]
     items = await describe(session, [DID(r["scope"], r["name"]) for r in page]) if details == "full" else page
-    return {"items": items, "next_cursor": next_cursor, "scopes_searched": searched[: scope_index + 1]}
+    return {
+        "items": items,
+        "next_cursor": next_cursor,
+        "scopes_searched": scopes_searched,
+        "truncated": truncated,
+    }
 
 
 async def _keep_type(session: RucioSession, rows: list[dict[str, Any]], did_type: str) -> list[dict[str, Any]]:

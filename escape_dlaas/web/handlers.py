@@ -20,6 +20,7 @@ from ..domain.instances import Instance, InstanceRegistry
 from ..domain.session import RucioSession
 from ..errors import InvalidInput, NotFound
 from .http_errors import api
+from .request_json import MAX_BODY_BYTES, MAX_QUERY_JSON_BYTES, loads_bounded
 
 NAMESPACE = "escape-dlaas"
 
@@ -41,26 +42,37 @@ class BaseHandler(ExtensionHandlerMixin, APIHandler):
         self.finish(json.dumps(body, default=str))
 
     def body(self) -> dict[str, Any]:
+        """The JSON object sent, bounded in size and nesting before it is parsed."""
         if not self.request.body:
             return {}
-        try:
-            data = json.loads(self.request.body)
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidInput("the request body is not valid JSON", field="body") from None
+        data = loads_bounded(self.request.body, field="body", what="the request body", max_bytes=MAX_BODY_BYTES)
         if not isinstance(data, dict):
             raise InvalidInput("the request body must be a JSON object", field="body")
         return data
 
-    def dids_from_body(self) -> list[DID]:
+    def dids_from_body(self, max_dids: int) -> list[DID]:
         """The ``{"dids": [...]}`` of a bulk request, parsed, without repeats, in order."""
         raw = self.body().get("dids")
         if not isinstance(raw, list):
             raise InvalidInput('send {"dids": ["scope:name", ...]}', field="dids")
+        if len(raw) > max_dids:
+            raise InvalidInput(f"at most {max_dids} DIDs per request (got {len(raw)})", field="dids")
         return list(dict.fromkeys(parse_did(d, "dids") for d in raw))
 
     def arg(self, name: str) -> str | None:
-        value = self.get_query_argument(name, None)
-        return value if value not in (None, "") else None
+        """A query parameter as sent (trimmed; None when absent or empty).
+
+        Read from the raw query, not through tornado's argument helpers, which silently
+        delete control characters: a DID with one must be refused, not changed into another.
+        """
+        values = self.request.query_arguments.get(name)
+        if not values:
+            return None
+        try:
+            value = values[-1].decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise InvalidInput(f"the parameter '{name}' is not UTF-8 text", field=name) from None
+        return value or None
 
     def metadata_filter(self) -> Filter:
         """The metadata filter, as text (``filter``) or as the builder's JSON (``filters``)."""
@@ -70,10 +82,7 @@ class BaseHandler(ExtensionHandlerMixin, APIHandler):
                 "give the metadata filter either as 'filter' (text) or as 'filters' (JSON), not both", field="filter"
             )
         if structured:
-            try:
-                data = json.loads(structured)
-            except ValueError:
-                raise InvalidInput("'filters' is not valid JSON", field="filters") from None
+            data = loads_bounded(structured, field="filters", what="'filters'", max_bytes=MAX_QUERY_JSON_BYTES)
             return parse_filter_json(data)
         return parse_filter_string(text) if text else []
 
@@ -113,7 +122,7 @@ class DescribeHandler(BaseHandler):
     @api
     async def post(self, instance: str) -> None:
         session = self.session(instance)
-        self.reply({"items": await describe.describe(session, self.dids_from_body())})
+        self.reply({"items": await describe.describe(session, self.dids_from_body(describe.MAX_DESCRIBED_DIDS))})
 
 
 class AvailabilityHandler(BaseHandler):
@@ -122,7 +131,9 @@ class AvailabilityHandler(BaseHandler):
     @api
     async def post(self, instance: str) -> None:
         session = self.session(instance)
-        items = await describe.availability(session, self.dids_from_body(), self.registry.availability_max_age)
+        items = await describe.availability(
+            session, self.dids_from_body(describe.MAX_WATCHED_DIDS), self.registry.availability_max_age
+        )
         # the poll is also when links to replicas that are gone leave the dataset folders
         dataset_folders.tidy_soon(session, self.settings.get("server_root_dir"))
         self.reply({"items": items})

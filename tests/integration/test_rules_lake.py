@@ -127,7 +127,7 @@ async def test_preview_and_refusal_explain_the_quota_with_the_same_numbers(jp_fe
     assert cheap["needed_bytes"] == quota.bytes
     assert cheap["fits"] is False
     message = answer["quota"]["message"]
-    assert message.startswith(f"Quota exceeded: {quota.did} needs 198 kB, and ")
+    assert message.startswith(f"Quota exceeded: {quota.did} needs 198 kB; ")
     assert f"of your 100 kB quota on {quota.rse_expression} are used" in message
     assert [r["reason"] for r in answer["refusals"]] == ["quota_exceeded"]
     code, refused = await call(jp_fetch, "rules", method="POST", body={"did": quota.did, "target": "CHEAP"})

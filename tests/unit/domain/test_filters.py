@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from escape_dlaas.domain.filters import (
+    MAX_WHOLE_NUMBER,
     Condition,
-    check_name_pattern,
     format_filter_string,
     parse_filter_json,
     parse_filter_string,
@@ -93,20 +93,127 @@ def test_no_filter_searches_by_name_only():
     assert to_rucio_filters([], "run_*") == [{"name": "run_*"}]
 
 
-def test_name_pattern_checks():
-    assert check_name_pattern("  *.fits ") == "*.fits"
-    assert check_name_pattern("") is None
-    with pytest.raises(InvalidInput):
-        check_name_pattern("a b")
-    with pytest.raises(InvalidInput):
-        check_name_pattern("x" * 300)
+def test_mathematical_signs_are_the_operators_other_rucio_tools_write():
+    assert parse_filter_string("energy\u2265140,run\u22643;telescope\u2260ska") == [
+        [Condition("energy", ">=", 140), Condition("run", "<=", 3)],
+        [Condition("telescope", "!=", "ska")],
+    ]
+    assert parse_filter_string("2\u2264energy\u22645") == [[Condition("energy", ">=", 2), Condition("energy", "<=", 5)]]
+    assert parse_filter_json(
+        [[{"key": "energy", "op": "\u2265", "value": 1}, {"key": "a", "op": "==", "value": 2}]]
+    ) == [[Condition("energy", ">=", 1), Condition("a", "=", 2)]]
+    # inside quotes they are the value's characters, and a value holding one is quoted
+    assert parse_filter_string('note="a\u2265b"') == [[Condition("note", "=", "a\u2265b")]]
+    assert format_filter_string([[Condition("note", "=", "a\u2265b")]]) == 'note="a\u2265b"'
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("energy>>5", "'>>' is not an operator; use > or >="),
+        ("energy<<5", "'<<' is not an operator; use < or <="),
+        ("energy=>5", "'=>' is not an operator; use >="),
+        ("energy=<5", "'=<' is not an operator; use <="),
+        ("energy<>5", "'<>' is not an operator; use !="),
+        ("energy===5", "'===' is not an operator; use ="),
+        ("energy>=<5", "'>=<' is not an operator; use one of = != < <= > >="),
+        ("a=1,energy>>", "group 1, condition 2: '>>' is not an operator"),
+    ],
+)
+def test_operators_typed_in_a_row_are_named(text, words):
+    with pytest.raises(InvalidInput) as caught:
+        parse_filter_string(text)
+    assert words in caught.value.message
+    assert caught.value.field == "filter"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('telescope="lofar', "group 1, condition 1"),
+        ("telescope=lofar'", "group 1, condition 1"),
+        ('a=1;telescope="lofar,energy>3', "group 2, condition 1"),
+        ("a=1,b='", "group 1, condition 2"),
+        ('"telescope=lofar', "group 1, condition 1"),
+    ],
+)
+def test_an_unbalanced_quote_is_a_400_naming_the_condition(text, where):
+    with pytest.raises(InvalidInput) as caught:
+        parse_filter_string(text)
+    assert caught.value.message.startswith(f"{where}: ")
+    assert "unbalanced quote" in caught.value.message
+    assert caught.value.field == "filter"
+
+
+def test_quotes_inside_a_word_are_ordinary_characters():
+    """As in the panel's tokenizer: only a quote where a value starts opens a quoted value."""
+    assert parse_filter_string("observer=O'Brien,b=1") == [
+        [Condition("observer", "=", "O'Brien"), Condition("b", "=", 1)]
+    ]
+    assert parse_filter_string("observer='O'Brien'") == [[Condition("observer", "=", "O'Brien")]]
+    assert parse_filter_string("  note = ' a,b '  ") == [[Condition("note", "=", " a,b ")]]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("a=1,,b=2", "group 1, condition 2 is empty"),
+        ("a=1,", "group 1, condition 2 is empty"),
+        ("tele\u202escope=lofar", "contains an invisible right-to-left control character (U+202E)"),
+        ("telescope=lo\u202efar", "the value for 'telescope' contains an invisible right-to-left control character"),
+        ("telescope=lo\x07far", "contains a control character (U+0007)"),
+        ("telescope=lo\u200bfar", "contains an invisible character (U+200B)"),
+        (f"energy>{MAX_WHOLE_NUMBER + 1}", "too large"),
+        ("energy>" + "9" * 300, "too large"),
+        ("telescope=" + "x" * 257, "longer than 256 characters"),
+    ],
+)
+def test_what_rucio_cannot_search_with_is_named(text, words):
+    with pytest.raises(InvalidInput) as caught:
+        parse_filter_string(text)
+    assert words in caught.value.message
+    assert "\u202e" not in caught.value.message, "invisible characters are never echoed back"
+
+
+def test_numbers_at_the_edge_of_what_rucio_compares():
+    assert parse_filter_string(f"energy>{MAX_WHOLE_NUMBER}") == [[Condition("energy", ">", MAX_WHOLE_NUMBER)]]
+    assert parse_filter_string("energy>1e300") == [[Condition("energy", ">", 1e300)]]
+    assert parse_filter_string("label=caf\u00e9") == [[Condition("label", "=", "caf\u00e9")]], "non-ASCII text is fine"
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ([[{"key": "energy", "op": ">", "value": True}]], "true/false can only be compared with = or !="),
+        ([[{"key": "energy", "op": ">", "value": None}]], "must be a string, number or boolean"),
+        ([[{"key": "energy", "op": ">", "value": [1]}]], "must be a string, number or boolean"),
+        ([[{"key": "energy", "op": ">", "value": {"a": 1}}]], "must be a string, number or boolean"),
+        ([[{"key": "energy", "op": ">", "value": float("nan")}]], "finite number"),
+        ([[{"key": "energy", "op": ">", "value": 10**20}]], "too large"),
+        ([[{"key": "energy", "op": ">>", "value": 1}]], "'>>' is not an operator"),
+        ([[{"key": "energy", "op": True, "value": 1}]], "key and op must be strings"),
+        ([[{"key": "a", "op": "=", "value": 1}]] * 17, "too many OR groups"),
+        ([[{"key": f"k{i}", "op": "=", "value": 1} for i in range(33)]], "too many conditions"),
+        ([[{"key": "a", "op": "=", "value": 1}, {"key": "a", "op": "==", "value": 2}]], "appears twice"),
+    ],
+)
+def test_structured_filters_are_typed_strictly(data, words):
+    with pytest.raises(InvalidInput) as caught:
+        parse_filter_json(data)
+    assert words in caught.value.message
+    assert caught.value.field == "filters"
 
 
 keys = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True).filter(
     lambda k: k not in {"name", "scope", "type", "did_type"}
 )
 strings = st.text(
-    alphabet=st.characters(codec="ascii", categories=("L", "N"), include_characters="_-.:/ *"), min_size=1, max_size=12
+    alphabet=st.one_of(
+        st.characters(codec="ascii", categories=("L", "N"), include_characters="_-.:/ *,;=<>!\"'"),
+        st.sampled_from("\u2265\u2264\u2260\u00e9"),
+    ),
+    min_size=1,
+    max_size=12,
 ).filter(lambda s: s.strip() == s)
 values = st.one_of(
     st.integers(-(10**6), 10**6), st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False), st.booleans(), strings

@@ -1,4 +1,4 @@
-"""The page cursor: round trip, and refusals that say to start again."""
+"""The page cursor: round trip, signed, bounded; anything else is "start the search again"."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ import json
 
 import pytest
 
-from escape_dlaas.domain.paging import decode_cursor, encode_cursor, query_key
+from escape_dlaas.domain.paging import MAX_OFFSET, can_continue_at, decode_cursor, encode_cursor, query_key
 from escape_dlaas.errors import InvalidInput
 
 
 def test_a_cursor_comes_back_as_where_it_pointed():
     key = query_key("lofar", "all", [{"name": "*"}])
     cursor = encode_cursor(key, 2, 150)
+    assert cursor is not None
     assert "=" not in cursor, "URL-safe and unpadded"
     assert decode_cursor(cursor, key) == (2, 150)
+    assert decode_cursor(cursor, key, scope_count=3) == (2, 150)
 
 
 def test_the_query_key_depends_on_every_part_but_not_on_dict_order():
@@ -24,33 +26,60 @@ def test_the_query_key_depends_on_every_part_but_not_on_dict_order():
     assert query_key("files", "s:a") != query_key("files", "s:b")
 
 
-def test_a_cursor_of_another_query_is_refused():
-    cursor = encode_cursor(query_key("a"), 0, 10)
-    with pytest.raises(InvalidInput) as caught:
-        decode_cursor(cursor, query_key("b"))
-    assert caught.value.field == "cursor"
-    assert "another search" in caught.value.message
+def test_no_cursor_points_deeper_than_the_documented_maximum():
+    assert can_continue_at(MAX_OFFSET)
+    assert not can_continue_at(MAX_OFFSET + 1)
+    assert encode_cursor("k", 0, MAX_OFFSET) is not None
+    assert encode_cursor("k", 0, MAX_OFFSET + 1) is None
 
 
-def craft(data: object) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+def forged(data: object, signature: str = "AAAAAAAAAAAAAAAAAAAAAA") -> str:
+    payload = base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    return f"{payload}.{signature}"
+
+
+def resigned(cursor: str, **changes: object) -> str:
+    """The cursor's payload edited, the original signature kept (what a forger can do)."""
+    payload, signature = cursor.split(".")
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return forged({**data, **changes}, signature)
+
+
+GOOD = encode_cursor("k", 1, 20)
+assert GOOD is not None
 
 
 @pytest.mark.parametrize(
-    ("cursor", "says"),
+    ("cursor", "scope_count"),
     [
-        ("garbage!", "not valid"),
-        ("", "not valid"),
-        (craft([1, 2]), "not valid"),
-        (craft({"q": "k", "s": "x", "o": 0}), "not valid"),
-        (craft({"q": "k", "s": 0}), "not valid"),
-        (base64.urlsafe_b64encode(b"\xff\xfe").decode(), "not valid"),
-        (craft({"q": "k", "s": -1, "o": 0}), "another search"),
-        (craft({"q": "k", "s": 0, "o": -5}), "another search"),
+        ("garbage!", None),
+        ("", None),
+        ("a.b.c", None),
+        ("x" * 600, None),
+        ("\u202e.\u202e", None),
+        (forged({"q": "k", "s": 0, "o": 10**18}), None),  # the forged huge offset seen against the real lake
+        (resigned(GOOD, o=10**18), None),
+        (resigned(GOOD, o=21), None),
+        (resigned(GOOD, s=-1), None),
+        (GOOD, 1),  # scope index out of range for the query's scopes
+        (GOOD.split(".")[0], None),  # signature cut off
+        (encode_cursor("another query", 0, 10), None),
     ],
 )
-def test_a_tampered_cursor_is_a_400(cursor, says):
+def test_a_forged_edited_or_foreign_cursor_is_a_400(cursor, scope_count):
     with pytest.raises(InvalidInput) as caught:
-        decode_cursor(cursor, "k")
+        decode_cursor(cursor, "k", scope_count)
     assert caught.value.field == "cursor"
-    assert says in caught.value.message
+    assert caught.value.message == "the page cursor is not valid; start the search again"
+
+
+def test_a_signed_cursor_past_the_maximum_is_still_refused(monkeypatch):
+    """Bounded even if the signing key leaked: the offset is checked after the signature."""
+    import escape_dlaas.domain.paging as paging
+
+    monkeypatch.setattr(paging, "MAX_OFFSET", 10**18)
+    deep = encode_cursor("k", 0, 10**17)
+    assert deep is not None
+    monkeypatch.setattr(paging, "MAX_OFFSET", MAX_OFFSET)
+    with pytest.raises(InvalidInput):
+        decode_cursor(deep, "k")

@@ -169,7 +169,7 @@ async def test_a_quota_that_cannot_hold_the_data_is_explained_with_the_numbers(s
     ]
     (refusal,) = answer["refusals"]
     assert refusal["reason"] == "quota_exceeded"
-    assert refusal["message"].startswith("Quota exceeded: s:D needs 300 B, and 50 B of your 250 B quota on NB")
+    assert refusal["message"].startswith("Quota exceeded: s:D needs 300 B; 50 B of your 250 B quota on NB")
     assert answer["quota"]["message"] == refusal["message"]
 
 

@@ -77,10 +77,13 @@ def test_a_shortfall_is_explained_with_used_limit_and_needed_on_every_rse():
     quotas = quotas_at(["A", "B"], usage, 3_200_000_000, admin=False)
     assert [q.limit_bytes for q in quotas] == [2e9, 0], "an RSE without a limit for the account: no quota"
     assert quota_shortfall(DID("s", "big"), quotas) == (
-        "Quota exceeded: s:big needs 3.2 GB, and 1.1 GB of your 2.0 GB quota on A are used (900 MB left); "
+        "Quota exceeded: s:big needs 3.2 GB; 1.1 GB of your 2.0 GB quota on A are used (900 MB left); "
         "you have no quota on B. Ask the data lake's administrators for more quota, release data you no longer "
         "need, or choose another target."
     )
+    one_rse = quota_shortfall(DID("lofar", "L2023_712399_HBA_raw"), quotas[:1])
+    assert one_rse is not None
+    assert one_rse.index("left).") < 140, "the numbers fit in a notification's 140 characters"
     assert quota_shortfall(DID("s", "big"), quotas_at(["A", "C"], usage, 3_200_000_000, admin=False)) is None
     assert quota_shortfall(DID("s", "big"), quotas_at(["A", "B"], usage, 3_200_000_000, admin=True)) is None
     assert quota_shortfall(DID("s", "big"), []) is None, "no storage at all is another refusal"

@@ -286,7 +286,7 @@ async def test_a_quota_refusal_is_explained_with_the_numbers(session):
         await make_available(session, DID("s", "ds"), None, 1)
     assert caught.value.reason == "quota_exceeded"
     assert caught.value.message.startswith(
-        "Quota exceeded: s:ds needs 3.2 GB, and 1.1 GB of your 2.0 GB quota on NB are used (900 MB left)."
+        "Quota exceeded: s:ds needs 3.2 GB; 1.1 GB of your 2.0 GB quota on NB are used (900 MB left)."
     )
 
 

@@ -37,6 +37,11 @@ async def names_page(session, cursor=None, **query):
     return await search(session, cursor=cursor, details="names", **query)
 
 
+async def test_a_page_says_it_is_complete_and_has_no_hints(session):
+    page = await names_page(session, page_size=10)
+    assert page["truncated"] is False
+
+
 async def test_pages_walk_scope_after_scope_with_the_cursor(session):
     first = await names_page(session)
     assert [i["did"] for i in first["items"]] == ["a:a1", "a:a2"]
@@ -97,7 +102,11 @@ async def test_a_cursor_from_another_query_is_refused(session):
         ({"pattern": "a b"}, "q"),
         ({"did_type": "galaxy"}, "type"),
         ({"scope": "no scope"}, "scope"),
-        ({"pattern": "a+b:x*"}, "scope"),
+        ({"pattern": "a+b:x*"}, "q"),
+        ({"pattern": "::"}, "q"),
+        ({"pattern": "lofar:"}, "q"),
+        ({"pattern": "L2023\u202e*"}, "q"),
+        ({"pattern": "*", "page_size": 2, "cursor": "forged.cursor"}, "cursor"),
     ],
 )
 async def test_bad_queries_fail_before_calling_rucio(session, query, field):
@@ -113,3 +122,32 @@ async def test_details_must_be_names_or_full(session):
             session, pattern="*", scope=None, did_type="all", filters=[], page_size=2, cursor=None, details="all"
         )
     assert caught.value.field == "details"
+
+
+async def test_a_cursor_to_a_scope_the_query_does_not_have_is_refused(session):
+    first = await names_page(session)  # a1 a2
+    second = await names_page(session, first["next_cursor"])  # a3 b1; the next page starts in scope b
+    session.client.list_scopes = lambda: ["a"]  # a scope went away meanwhile
+    session.cache.forget("scopes")
+    with pytest.raises(InvalidInput) as caught:
+        await names_page(session, second["next_cursor"])  # points at scope 1 of a one-scope list
+    assert caught.value.message == "the page cursor is not valid; start the search again"
+
+
+async def test_listing_stops_at_the_deepest_cursor_and_says_so(session, monkeypatch):
+    import escape_dlaas.domain.paging as paging
+
+    monkeypatch.setattr(paging, "MAX_OFFSET", 2)
+    first = await names_page(session)  # a1 a2; the next cursor would point at offset 2: allowed
+    assert first["truncated"] is False
+    second = await names_page(session, first["next_cursor"])
+    # a3 then b1: scope a ends, so offset 2 was never passed within a
+    assert [i["did"] for i in second["items"]] == ["a:a3", "b:b1"]
+    page = await names_page(session, page_size=3)  # a1 a2 a3, and a has no more: fine
+    assert page["truncated"] is False
+    monkeypatch.setattr(paging, "MAX_OFFSET", 1)
+    page = await names_page(session, page_size=2)  # offset 2 in scope a is past the maximum
+    assert page["truncated"] is True
+    assert page["next_cursor"] is not None, "the other scopes are still listed"
+    rest = await names_page(session, page["next_cursor"], page_size=2)
+    assert [i["did"] for i in rest["items"]] == ["b:b1", "b:b2"]

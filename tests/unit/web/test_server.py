@@ -75,6 +75,20 @@ async def test_status_reports_version_and_unreachable_rucio(jp_fetch):
         ("did", {"did": "no-colon"}, "did"),
         ("did", {}, "did"),
         ("did/files", {"did": "s:*"}, "did"),
+        ("search", {"q": "::"}, "q"),
+        ("search", {"q": "x", "filter": 'telescope="lofar'}, "filter"),
+        ("search", {"q": "x", "filters": "[" * 5000}, "filters"),
+        ("search", {"q": "x", "filters": '[[{"key": "energy", "op": ">", "value": true}]]'}, "filters"),
+        ("search", {"q": "x", "filters": '[[{"key": "energy", "op": ">", "value": NaN}]]'}, "filters"),
+        ("search", {"q": "x", "page_size": "1_0"}, "page_size"),
+        ("search", {"q": "x", "page_size": "\u0665"}, "page_size"),
+        ("search", {"q": "x", "page_size": "9" * 5000}, "page_size"),
+        ("search", {"q": "x", "page_size": "true"}, "page_size"),
+        ("search", {"q": "x", "scope": "lo\u202efar"}, "scope"),
+        ("did", {"did": "lofar:a\u202eb"}, "did"),
+        ("did", {"did": "lofar:a\x01b"}, "did"),
+        ("did", {"did": "lofar:" + "n" * 251}, "did"),
+        ("did/paths", {"did": "lofar:caf\u00e9"}, "did"),
     ],
 )
 async def test_bad_input_is_a_400_naming_the_field(jp_fetch, path, params, field):
@@ -115,6 +129,37 @@ async def test_describe_validates_the_dids_before_calling_rucio(jp_fetch, body):
     assert answer["message"]
 
 
+@pytest.mark.parametrize(
+    ("path", "raw", "field"),
+    [
+        ("describe", "[" * 100_000, "body"),
+        ("describe", '{"dids": ' + "[" * 3000 + "]" * 3000 + "}", "body"),
+        ("availability", '{"dids": ["lofar:a"], "x": NaN}', "body"),
+        ("describe", '{"dids": ["lofar:a\\u202eb"]}', "dids"),
+        ("describe", '{"dids": [true]}', "dids"),
+        ("availability", json.dumps({"dids": [f"s:n{i}" for i in range(2001)]}), "dids"),
+        ("rules", '{"did": ["lofar:a"]}', "did"),
+        ("rules", '"just a string"', "body"),
+        ("downloads", '{"did": "lofar:a b"}', "did"),
+    ],
+)
+async def test_hostile_bodies_are_a_400_before_any_rucio_call(jp_fetch, monkeypatch, path, raw, field):
+    monkeypatch.setenv("DLAAS_TEST_TOKEN", "opaque-test-token")  # a Rucio call would be a 502
+    code, answer = await fetch_json(jp_fetch, "escape-dlaas", "instances", "dead", path, method="POST", body=raw)
+    assert code == 400, answer
+    assert answer["field"] == field
+    assert answer["message"]
+
+
+async def test_control_characters_in_a_query_are_refused_not_deleted(jp_fetch):
+    """tornado's argument helpers would turn lofar:a\x01b into lofar:ab, another DID."""
+    code, answer = await fetch_json(
+        jp_fetch, "escape-dlaas", "instances", "dead", "did", params={"did": "lofar:a\x01b"}
+    )
+    assert code == 400
+    assert "a control character (U+0001)" in answer["message"]
+
+
 async def test_not_json_body_is_400(jp_fetch):
     code, answer = await fetch_json(jp_fetch, "escape-dlaas", "instances", "dead", "rules", method="POST", body="{")
     assert code == 400
@@ -134,12 +179,19 @@ async def test_missing_credentials_is_401_saying_how_to_sign_in(jp_fetch, monkey
     assert answer["reason"] == "credentials_missing"
 
 
-async def test_unreachable_rucio_is_502_naming_rucio(jp_fetch, monkeypatch):
+async def test_unreachable_rucio_is_503_naming_rucio_then_fails_fast(jp_fetch, monkeypatch):
     monkeypatch.setenv("DLAAS_TEST_TOKEN", "opaque-test-token")
     code, answer = await fetch_json(jp_fetch, "escape-dlaas", "instances", "dead", "scopes")
-    assert code == 502
+    assert code == 503
     assert answer["service"] == "Rucio"
+    assert answer["reason"] == "service_unreachable"
     assert "opaque-test-token" not in json.dumps(answer)
+    # Known down now: the next request is answered by the open breaker, naming Rucio and what happens next.
+    code, answer = await fetch_json(jp_fetch, "escape-dlaas", "instances", "dead", "scopes")
+    assert code == 503
+    assert answer["reason"] == "service_not_answering"
+    assert "Rucio at http://127.0.0.1:" in answer["message"]
+    assert "try again in a few seconds" in answer["message"]
 
 
 def concrete_paths():

@@ -26,6 +26,7 @@ from ..errors import (
     ServiceTimeout,
     ServiceUnavailable,
 )
+from ..resilience import UNREACHABLE
 from .claims import TokenClaims, read_claims, same_issuer
 from .files import read_private_text
 from .redact import get_logger, redact
@@ -37,6 +38,8 @@ TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 ISSUER_SERVICE = "token issuer"
 _MAX_DESCRIPTION = 300  # an issuer's error text is shown to the user: keep it short
+_GATEWAY_STATUSES = (502, 503, 504)  # a proxy in front of the issuer says the issuer does not answer
+PROBE_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -161,10 +164,26 @@ class TokenExchanger:
             raise ServiceUnavailable(
                 f"The token issuer {self.issuer} could not be reached: {redact(error, *secrets)}",
                 service=ISSUER_SERVICE,
+                reason=UNREACHABLE,
             ) from None
 
     def close(self) -> None:
         self._session.close()
+
+    @property
+    def down_headline(self) -> str:
+        return f"the token issuer {self.issuer} is not answering"
+
+    def probe(self) -> str | None:
+        """Blocking: None when the issuer answers (its discovery document: no secret is sent), else what is down."""
+        url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+        try:
+            response = self._session.get(
+                url, timeout=min(self.timeout, PROBE_TIMEOUT_SECONDS), verify=self._verify(), allow_redirects=False
+            )
+        except (requests.RequestException, DLaaSError):
+            return self.down_headline
+        return self.down_headline if response.status_code in _GATEWAY_STATUSES else None
 
     def forget_endpoint(self) -> None:
         self._endpoint = None
@@ -299,7 +318,9 @@ class TokenExchanger:
         lowered = description.lower()
         if status >= 500 or status == 429:
             return ServiceUnavailable(
-                f"The token issuer {self.issuer} failed (HTTP {status}); try again shortly.", service=ISSUER_SERVICE
+                f"The token issuer {self.issuer} failed (HTTP {status}); try again shortly.",
+                service=ISSUER_SERVICE,
+                reason=UNREACHABLE if status in _GATEWAY_STATUSES else None,
             )
         if error in ("invalid_client", "unauthorized_client") or status == 401:
             return ConfigurationError(

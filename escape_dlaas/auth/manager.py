@@ -25,6 +25,15 @@ from ..errors import (
     ServiceTimeout,
     ServiceUnavailable,
 )
+from ..resilience import (
+    NOT_ANSWERING,
+    CircuitBreaker,
+    Probe,
+    holding,
+    run_blocking,
+    time_budget,
+    time_left,
+)
 from .claims import TokenClaims
 from .exchange import ISSUER_SERVICE, TokenExchanger
 from .redact import get_logger, redact
@@ -36,6 +45,7 @@ T = TypeVar("T")
 # A token with less than this left is treated as expired: it could die on the way.
 EXPIRY_SKEW_SECONDS = 5.0
 DEFAULT_REFRESH_MARGIN_SECONDS = 60
+PROBE_SECONDS = 5.0  # longest a check of the issuer or the hub waits for an answer
 # Which failure explains best why no source was usable, most telling first.
 _ERROR_PRIORITY: tuple[type[DLaaSError], ...] = (
     CredentialsExpired,
@@ -140,6 +150,21 @@ class TokenManager:
         self._recheck = subject_recheck_seconds
         self._clock = clock
         self._lock = asyncio.Lock()
+        # One breaker per remote service asked for credentials: the issuer, and sources such as the hub.
+        self._issuer_breaker = (
+            None
+            if exchanger is None
+            else CircuitBreaker(
+                ISSUER_SERVICE, exchanger.down_headline, self._probe(exchanger.probe, exchanger.down_headline)
+            )
+        )
+        self._source_breakers: dict[str, CircuitBreaker] = {}
+        for source in self._sources:
+            headline = source.down_headline()
+            if headline is not None:
+                self._source_breakers[source.label] = CircuitBreaker(
+                    source.service, headline, self._probe(source.probe, headline)
+                )
         self._cached: RucioCredentials | None = None
         self._subject_fingerprint: str | None = None
         self._checked_at = -math.inf
@@ -162,12 +187,29 @@ class TokenManager:
         cached = self._reusable()
         if cached is not None:
             return cached
-        async with self._lock:
+        async with holding(self._lock, timeout_error=self._still_waiting):
             # Whoever held the lock before us may have just renewed them.
             cached = self._reusable()
             if cached is not None:
                 return cached
             return await self._renew()
+
+    def current(self) -> RucioCredentials | None:
+        """The credentials in use while still valid; never looks for new ones (for checks that must cost no sign-in)."""
+        cached = self._cached
+        return cached if self._still_valid(cached, self._clock()) else None
+
+    async def issuer_trouble(self) -> str | None:
+        """What keeps the token issuer from renewing a sign-in now (it does not answer), or None.
+
+        Known when its breaker is open; otherwise asked at once (a cheap request, within the deadline).
+        """
+        breaker = self._issuer_breaker
+        if breaker is None:
+            return None
+        if breaker.is_open:
+            return breaker.headline
+        return await breaker.probe_now()
 
     def summary(self) -> dict[str, Any]:
         """For "who am I": subject, issuer, audience, scope, expiry, source. Never the token."""
@@ -182,6 +224,9 @@ class TokenManager:
         self._checked_at = -math.inf
 
     def close(self) -> None:
+        for breaker in [self._issuer_breaker, *self._source_breakers.values()]:
+            if breaker is not None:
+                breaker.shutdown()
         for source in self._sources:
             source.close()
         if self._exchanger is not None:
@@ -220,7 +265,9 @@ class TokenManager:
             fresh = await self._obtain(previous)
         except ServiceUnavailable as error:
             now = self._clock()
-            if not self._still_valid(previous, now):
+            left = time_left()
+            # With the request's time used up, the error is what to report (not a later, instant timeout).
+            if not self._still_valid(previous, now) or (left is not None and left <= 0):
                 raise
             # An early refresh failed on an outage, but what we have still works: keep using it.
             assert previous is not None
@@ -260,7 +307,11 @@ class TokenManager:
             token, claims, expires_at = found.token, found.claims, found.expires_at
         else:
             exchanged = await self._blocking(
-                lambda: exchanger.exchange(found), timeout=exchanger.timeout, service=ISSUER_SERVICE
+                lambda: exchanger.exchange(found),
+                timeout=exchanger.timeout,
+                service=ISSUER_SERVICE,
+                who=f"The token issuer {exchanger.issuer}",
+                breaker=self._issuer_breaker,
             )
             token, claims, expires_at = exchanged.token, exchanged.claims, exchanged.expires_at
         self._subject_fingerprint = found.fingerprint
@@ -283,7 +334,13 @@ class TokenManager:
         for source in self._sources:
             timeout = source.timeout or self.instance.timeout_seconds
             try:
-                credential = await self._blocking(source.fetch, timeout=timeout, service=source.service)
+                credential = await self._blocking(
+                    source.fetch,
+                    timeout=timeout,
+                    service=source.service,
+                    who=f"The token source {source.label}",
+                    breaker=self._source_breakers.get(source.label),
+                )
             except DLaaSError as error:
                 log.debug("token source %s: %s", source.label, redact(error.message))
                 problems.append(error)
@@ -295,7 +352,18 @@ class TokenManager:
                 return credential
             log.debug("token source %s: %s", source.label, redact(problem.message))
             problems.append(problem)
-        raise self._explain(problems)
+        explained = self._explain(problems)
+        if isinstance(explained, CredentialsExpired) and self._exchanger is not None:
+            # A sign-in that expired while the issuer is down cannot be renewed by signing in again.
+            trouble = await self.issuer_trouble()
+            if trouble is not None:
+                raise ServiceUnavailable(
+                    f"Your sign-in for {self.instance.label} has expired and cannot be renewed: {trouble}. "
+                    "Try again once it answers.",
+                    service=ISSUER_SERVICE,
+                    reason=NOT_ANSWERING,
+                )
+        raise explained
 
     def _unusable(self, found: FoundToken) -> DLaaSError | None:
         now = self._clock()
@@ -326,16 +394,51 @@ class TokenManager:
             if first is None:
                 continue
             if isinstance(first, ServiceUnavailable):
-                return type(first)(message, service=first.service)
+                return type(first)(message, service=first.service, reason=first.reason)
             return kind(message)
         return CredentialsMissing(message)
 
-    async def _blocking(self, func: Callable[[], T], *, timeout: float, service: str) -> T:
-        """Run ``func`` on the executor; give up waiting after the service's timeout (plus slack)."""
-        loop = asyncio.get_running_loop()
-        # func bounds its own network waits by ``timeout`` per step; this is the backstop.
-        limit = 2 * timeout + 1
-        try:
-            return await asyncio.wait_for(loop.run_in_executor(self._executor, func), limit)
-        except asyncio.TimeoutError:
-            raise ServiceTimeout(f"{service} did not answer within {limit:g} s.", service=service) from None
+    async def _blocking(
+        self, func: Callable[[], T], *, timeout: float, service: str, who: str, breaker: CircuitBreaker | None = None
+    ) -> T:
+        """Run ``func`` on the executor, behind the service's breaker, within the request's deadline.
+
+        ``func`` bounds each of its network waits by ``timeout``; it may make two requests
+        (discovery, then the exchange), so on its own it is given twice that, and less when
+        the request's deadline comes sooner. ``who`` names the service in messages.
+        """
+
+        def timed_out() -> ServiceTimeout:
+            return ServiceTimeout(f"{who} did not answer within {timeout:g} s.", service=service)
+
+        with time_budget(2 * timeout + 1, from_now=True):
+            if breaker is None:
+                return await run_blocking(self._executor, func, timeout_error=timed_out)
+            async with breaker.guard():
+                return await run_blocking(self._executor, func, timeout_error=timed_out)
+
+    def _probe(self, blocking_probe: Callable[[], str | None], headline: str) -> Probe:
+        """A breaker's probe: the service's own blocking probe on the executor; no answer in time: ``headline``."""
+
+        async def probe() -> str | None:
+            with time_budget(PROBE_SECONDS, from_now=True):
+                try:
+                    return await run_blocking(
+                        self._executor, blocking_probe, timeout_error=lambda: ServiceTimeout(headline, service="probe")
+                    )
+                except ServiceTimeout:
+                    return headline
+
+        return probe
+
+    def _still_waiting(self) -> ServiceTimeout:
+        """For a request that waited its whole time for another one renewing the credentials."""
+        if self._exchanger is not None:
+            who, service = f"the token issuer {self._exchanger.issuer}", ISSUER_SERVICE
+        else:
+            who, service = "the token source", "token source"
+        return ServiceTimeout(
+            f"Your credentials for {self.instance.label} are being renewed, but {who} has not answered yet; "
+            "try again in a few seconds.",
+            service=service,
+        )

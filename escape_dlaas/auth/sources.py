@@ -32,6 +32,7 @@ from ..errors import (
     ServiceTimeout,
     ServiceUnavailable,
 )
+from ..resilience import NOT_ANSWERING, RETRY_HINT, UNREACHABLE
 from .claims import TokenClaims, read_claims
 from .files import FileStamp, read_private_text, stamp
 from .redact import get_logger, redact
@@ -39,6 +40,8 @@ from .redact import get_logger, redact
 log = get_logger(__name__)
 
 APPLICATION_HINT = "escape-dlaas"  # shown by oidc-agent when it asks the user to confirm
+PROBE_TIMEOUT_SECONDS = 5.0
+_GATEWAY_STATUSES = (502, 503, 504)  # a proxy in front of the hub says the hub does not answer
 # oidc-agent passes on the issuer's refusal when the refresh token it holds is no longer good.
 _AGENT_EXPIRY_WORDS = ("invalid_grant", "expired", "revoked", "reauthenticate", "re-authenticate")
 
@@ -111,6 +114,18 @@ class TokenSource(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook: most sources hold no connection
         """Release connections; the source may not be used afterwards."""
+
+    def down_headline(self) -> str | None:
+        """What is down, in plain words, when the remote service this source asks does not answer.
+
+        None (the default) for sources that ask no remote service (files, the environment);
+        the manager puts a circuit breaker in front of the others.
+        """
+        return None
+
+    def probe(self) -> str | None:
+        """Blocking: whether the remote service answers again (None), else what is down."""
+        return None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.label}>"
@@ -264,8 +279,31 @@ class JupyterHubTokenSource(TokenSource):
     def close(self) -> None:
         self._session.close()
 
+    def _api_url(self) -> str:
+        return self._environ.get("JUPYTERHUB_API_URL", "").rstrip("/")
+
+    def down_headline(self) -> str:
+        return f"JupyterHub's API at {self._api_url() or '(JUPYTERHUB_API_URL unset)'} is not answering"
+
+    def probe(self) -> str | None:
+        """GET the hub API's root, which answers without a token."""
+        api_url = self._api_url()
+        if not api_url:
+            return None
+        ca = self._environ.get("JUPYTERHUB_SSL_CLIENT_CA")
+        try:
+            response = self._session.get(
+                f"{api_url}/",
+                timeout=min(self.timeout or PROBE_TIMEOUT_SECONDS, PROBE_TIMEOUT_SECONDS),
+                verify=ca or True,
+                allow_redirects=False,
+            )
+        except requests.RequestException:
+            return self.down_headline()
+        return self.down_headline() if response.status_code in _GATEWAY_STATUSES else None
+
     def fetch(self) -> FoundToken:
-        api_url = self._environ.get("JUPYTERHUB_API_URL", "").rstrip("/")
+        api_url = self._api_url()
         api_token = self._environ.get("JUPYTERHUB_API_TOKEN", "")
         if not api_url or not api_token:
             raise CredentialsMissing("not running under JupyterHub (JUPYTERHUB_API_URL / JUPYTERHUB_API_TOKEN unset)")
@@ -282,10 +320,18 @@ class JupyterHubTokenSource(TokenSource):
                 allow_redirects=False,
             )
         except requests.Timeout:
-            raise ServiceTimeout(f"JupyterHub did not answer within {self.timeout:g} s", service=self.service) from None
+            raise ServiceTimeout(
+                f"JupyterHub's API at {api_url} did not answer within {self.timeout:g} s", service=self.service
+            ) from None
+        except requests.exceptions.SSLError as error:
+            raise ServiceUnavailable(
+                f"JupyterHub's API failed the TLS certificate check: {redact(error, api_token)}", service=self.service
+            ) from None
         except requests.RequestException as error:
             raise ServiceUnavailable(
-                f"JupyterHub's API could not be reached: {redact(error, api_token)}", service=self.service
+                f"JupyterHub's API could not be reached: {redact(error, api_token)}",
+                service=self.service,
+                reason=UNREACHABLE,
             ) from None
         if response.status_code in (401, 403):
             raise CredentialsExpired(
@@ -293,7 +339,9 @@ class JupyterHubTokenSource(TokenSource):
             )
         if response.status_code != 200:
             raise ServiceUnavailable(
-                f"JupyterHub's API answered HTTP {response.status_code} to GET /user", service=self.service
+                f"JupyterHub's API answered HTTP {response.status_code} to GET /user",
+                service=self.service,
+                reason=UNREACHABLE if response.status_code in _GATEWAY_STATUSES else None,
             )
         try:
             model = response.json()
@@ -383,9 +431,12 @@ class OidcAgentTokenSource(TokenSource):
 
         with self._guard:
             if self._stuck is not None and self._stuck.is_alive():
-                raise ServiceTimeout(
-                    "oidc-agent has still not answered an earlier request; check that it is running and unlocked",
+                # Fails at once while it hangs, and is asked again as soon as that request ends.
+                raise ServiceUnavailable(
+                    "oidc-agent is not answering (an earlier request is still waiting for it; check that it "
+                    f"is running and unlocked); {RETRY_HINT}",
                     service=self.service,
+                    reason=NOT_ANSWERING,
                 )
             worker = threading.Thread(target=call, name=f"oidc-agent-{self.account}", daemon=True)
             self._stuck = worker

@@ -15,7 +15,7 @@ from .download_jobs import DownloadManager
 from .health import RucioHealth
 from .session import RucioSession
 
-STATUS_WORKERS = 2  # the status ping's own pool: a busy main pool never delays it
+STATUS_WORKERS = 4  # the checks of Rucio have their own pool: a busy main pool never delays them
 
 
 @dataclass
@@ -63,10 +63,10 @@ class InstanceRegistry:
         self.config_error = config_error
 
     def _instance(self, config: InstanceConfig) -> Instance:
-        session = RucioSession(config, self.executor, self.log)
+        session = RucioSession(config, self.executor, self.log, probe_executor=self.status_executor)
         return Instance(
             session=session,
-            health=RucioHealth(session, self.status_executor),
+            health=RucioHealth(session),
             downloads=DownloadManager(config.download_cache) if config.download_cache else None,
         )
 

@@ -6,6 +6,7 @@ Everything here blocks; the domain's ``RucioSession`` runs it in a bounded threa
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from typing import Any, TypeVar
@@ -21,6 +22,8 @@ from .errors import translate_rucio_error, translate_transport_error
 
 T = TypeVar("T")
 
+MIN_SOCKET_TIMEOUT = 0.5  # seconds; below this a request cannot even connect
+
 
 class RucioUnauthorized(Exception):
     """Rucio answered 401 to a token: the caller refreshes the token and retries once."""
@@ -33,22 +36,33 @@ class RucioGateway:
         self.instance = instance
         self._local = threading.local()
 
-    def _client(self) -> TokenClient:
+    def _client(self, deadline: float | None = None) -> TokenClient:
+        """This thread's client, its network timeout cut to what is left before ``deadline`` (monotonic)."""
         client: TokenClient | None = getattr(self._local, "client", None)
         if client is None:
             client = TokenClient(self.instance)
             self._local.client = client
+        client.timeout = self.socket_timeout(deadline)
         return client
 
-    def ping(self) -> dict[str, Any]:
-        try:
-            return self._client().ping_server()
-        except requests.RequestException as error:
-            raise translate_transport_error(error, self.instance) from None
+    def socket_timeout(self, deadline: float | None) -> float:
+        """The instance's timeout, or less when the request's deadline comes sooner: a worker is freed by then."""
+        timeout = self.instance.timeout_seconds
+        if deadline is not None:
+            timeout = min(timeout, max(deadline - time.monotonic(), MIN_SOCKET_TIMEOUT))
+        return timeout
 
-    def userpass_token(self, credentials: Any) -> str:
+    def ping(self, deadline: float | None = None) -> dict[str, Any]:
+        """``GET /ping``: whether Rucio's front answers (it does not touch Rucio's database)."""
+        client = self._client(deadline)
+        try:
+            return client.ping_server()
+        except requests.RequestException as error:
+            raise translate_transport_error(error, self.instance, client.timeout) from None
+
+    def userpass_token(self, credentials: Any, deadline: float | None = None) -> str:
         """Exchange a username and password for a Rucio token (``GET /auth/userpass``)."""
-        client = self._client()
+        client = self._client(deadline)
         headers = {
             "X-Rucio-Account": credentials.account or "",
             "X-Rucio-Username": credentials.username or "",
@@ -59,11 +73,11 @@ class RucioGateway:
             response = client.session.get(
                 f"{self.instance.auth_url}/auth/userpass",
                 headers=headers,
-                timeout=self.instance.timeout_seconds,
+                timeout=client.timeout,
                 verify=client.ca_cert or False,
             )
         except requests.RequestException as error:
-            raise translate_transport_error(error, self.instance) from None
+            raise translate_transport_error(error, self.instance, client.timeout) from None
         token = response.headers.get("X-Rucio-Auth-Token")
         if response.status_code != 200 or not token:
             raise CredentialsExpired(
@@ -72,13 +86,22 @@ class RucioGateway:
             )
         return str(token)
 
-    def call(self, token: str | None, account: str | None, operation: Callable[[TokenClient], T], *, what: str) -> T:
+    def call(
+        self,
+        token: str | None,
+        account: str | None,
+        operation: Callable[[TokenClient], T],
+        *,
+        what: str,
+        deadline: float | None = None,
+    ) -> T:
         """Run ``operation`` with the given credentials and translate every failure.
 
-        ``what`` names the action in plain words for error messages ("search lofar").
-        A 401 raises :class:`RucioUnauthorized` so the caller can refresh and retry.
+        ``what`` names the action in plain words for error messages ("search lofar");
+        ``deadline`` (``time.monotonic()``) bounds each network wait. A 401 raises
+        :class:`RucioUnauthorized` so the caller can refresh and retry.
         """
-        client = self._client()
+        client = self._client(deadline)
         client.set_credentials(token, account or self.instance.account)
         try:
             return operation(client)
@@ -87,9 +110,9 @@ class RucioGateway:
         except DLaaSError:
             raise
         except rucio_exc.RucioException as error:
-            raise translate_rucio_error(error, what, token) from None
+            raise translate_rucio_error(error, what, token, self.instance) from None
         except requests.RequestException as error:
-            raise translate_transport_error(error, self.instance) from None
+            raise translate_transport_error(error, self.instance, client.timeout) from None
 
 
 def first_n(rows: Iterable[T], n: int) -> list[T]:

@@ -23,6 +23,7 @@ from ..errors import (
     ServiceTimeout,
     ServiceUnavailable,
 )
+from ..resilience import user_request
 
 log = logging.getLogger("escape_dlaas")
 
@@ -36,15 +37,22 @@ _STATUS: list[tuple[type[DLaaSError], int]] = [
     (Refused, 422),
     (ConfigurationError, 503),
     (ServiceTimeout, 504),
-    (ServiceUnavailable, 502),
+    (ServiceUnavailable, 503),
 ]
+# A service answered, but with an error we cannot read as anything more precise.
+BAD_GATEWAY_REASONS = ("rucio_error",)
 INTERNAL_ERROR = {"message": "escape-dlaas hit an internal error; the server log has details", "reason": "internal"}
 
 
 def status_for(error: DLaaSError) -> int:
-    """The HTTP status of a domain error."""
-    if isinstance(error, ServiceUnavailable) and not isinstance(error, ServiceTimeout) and error.service != "Rucio":
-        return 503  # the token issuer, oidc-agent or the hub: our side of sign-in is down
+    """The HTTP status of a domain error.
+
+    A service that did not answer in time: 504; one that is down, unreachable or known not
+    to answer (its breaker is open), or whose database is away: 503; one that answered with
+    an error we cannot classify: 502.
+    """
+    if isinstance(error, ServiceUnavailable) and not isinstance(error, ServiceTimeout):
+        return 502 if error.reason in BAD_GATEWAY_REASONS else 503
     for kind, status in _STATUS:
         if isinstance(error, kind):
             return status
@@ -55,15 +63,24 @@ Handler = Callable[..., Awaitable[None]]
 
 
 def api(method: Handler) -> Handler:
-    """Authenticate, then turn domain errors into JSON answers with the right status."""
+    """Authenticate, then turn domain errors into JSON answers with the right status.
+
+    The request is one :func:`~escape_dlaas.resilience.user_request`: every call it makes
+    to Rucio and to the token services shares one deadline.
+    """
 
     @tornado.web.authenticated
     @functools.wraps(method)
     async def wrapper(self: tornado.web.RequestHandler, *args: Any, **kwargs: Any) -> None:
         try:
-            await method(self, *args, **kwargs)
+            with user_request():
+                await method(self, *args, **kwargs)
         except DLaaSError as error:
-            self.set_status(status_for(error))
+            status = status_for(error)
+            if status >= 500:
+                # For the administrator: which service failed whose request (messages never hold a token).
+                log.warning("%s %s: %d %s", self.request.method, self.request.path, status, error.message)
+            self.set_status(status)
             self.finish(json.dumps(error.to_dict()))
         except tornado.web.HTTPError:
             raise

@@ -1,4 +1,4 @@
-"""Arrows between the package's layers point one way: web → domain → rucio → auth → config/errors.
+"""Arrows between the package's layers point one way: web → domain → rucio → auth → resilience → config/errors.
 
 Every module under escape_dlaas is parsed (imports inside functions count too) and its
 imports are checked against the layer rules below.
@@ -68,7 +68,14 @@ def breaches(importers: tuple[str, ...], forbidden: tuple[str, ...], *, outside:
     )
 
 
-CORE = ("escape_dlaas.domain", "escape_dlaas.rucio", "escape_dlaas.auth", "escape_dlaas.config", "escape_dlaas.errors")
+CORE = (
+    "escape_dlaas.domain",
+    "escape_dlaas.rucio",
+    "escape_dlaas.auth",
+    "escape_dlaas.config",
+    "escape_dlaas.errors",
+    "escape_dlaas.resilience",
+)
 
 
 def test_the_package_is_found():
@@ -91,6 +98,13 @@ def test_auth_knows_neither_rucio_nor_the_domain_nor_the_web():
 
 def test_the_rucio_gateway_knows_neither_the_domain_nor_the_web():
     assert breaches(("escape_dlaas.rucio",), ("escape_dlaas.domain", "escape_dlaas.web")) == []
+
+
+def test_resilience_knows_only_the_errors():
+    """Deadlines, breakers and retries sit under auth and rucio, which both use them."""
+    own = [i for i in modules()["escape_dlaas.resilience"] if within(i, "escape_dlaas")]
+    assert own
+    assert all(within(i, "escape_dlaas.errors") for i in own), own
 
 
 def test_config_and_errors_stand_alone():

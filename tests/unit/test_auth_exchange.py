@@ -44,6 +44,7 @@ from escape_dlaas.errors import (
     ServiceTimeout,
     ServiceUnavailable,
 )
+from escape_dlaas.resilience import NOT_ANSWERING, time_budget, user_request
 
 CLIENT_ID = "escape-dlaas"
 CLIENT_SECRET = "exchange-client-secret-value"
@@ -122,8 +123,9 @@ class StandInIssuer:
         self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.port = 0
         self.exchanged_lifetime = 300
-        self.mode = "ok"  # ok | 503 | slow | invalid_client | wrong_audience | echo_token_error
+        self.mode = "ok"  # ok | 503 | hung | invalid_client | wrong_audience | echo_token_error
         self.delay = 0.0
+        self.resumed = threading.Event()  # "hung": every request waits ``delay`` or until this is set (like SIGCONT)
         self.discoveries = 0
         self.exchanges: list[dict[str, Any]] = []
         self.token_endpoint_override: str | None = None
@@ -184,6 +186,8 @@ class StandInIssuer:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
+                if issuer.mode == "hung":
+                    issuer.resumed.wait(issuer.delay)
                 if self.path != "/.well-known/openid-configuration":
                     self._json(404, {"error": "not_found"})
                     return
@@ -205,7 +209,10 @@ class StandInIssuer:
                 auth = self.headers.get("Authorization", "")
                 with issuer._lock:
                     issuer.exchanges.append({"form": form, "auth": auth, "path": self.path})
-                time.sleep(issuer.delay)
+                if issuer.mode == "hung":
+                    issuer.resumed.wait(issuer.delay)
+                else:
+                    time.sleep(issuer.delay)
                 if issuer.mode == "503":
                     self._json(503, {"error": "temporarily_unavailable"})
                     return
@@ -680,3 +687,81 @@ async def test_no_token_in_logs_at_any_level(issuer, tls, secret_file, tmp_path,
     for secret in (user_token, credentials.token, CLIENT_SECRET):
         assert secret is not None
         assert secret not in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_a_hung_issuer_is_named_then_fails_fast_and_is_used_again_once_it_answers(
+    issuer, tls, secret_file, tmp_path, pool
+):
+    token_path = tmp_path / "alice.token"
+    write_token(token_path, issuer.mint())
+    manager = TokenManager(instance_for(issuer, tls, secret_file, token_path), pool)  # timeout 2 s
+    await manager.rucio_credentials()
+    issuer.mode, issuer.delay = "hung", 3.0
+    manager.invalidate()  # as after Rucio refused the token: a new exchange is needed
+    started = time.monotonic()
+    with pytest.raises(ServiceTimeout) as slow:
+        await manager.rucio_credentials()
+    assert time.monotonic() - started < 2.6
+    assert slow.value.service == "token issuer"
+    assert issuer.issuer in slow.value.message
+    exchanges = len(issuer.exchanges)
+
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable) as down:
+        await manager.rucio_credentials()
+    assert time.monotonic() - started < 1.3, "known down: answered after at most a short probe"
+    assert down.value.reason == NOT_ANSWERING
+    assert down.value.service == "token issuer"
+    assert f"the token issuer {issuer.issuer} is not answering" in down.value.message.lower()
+    assert len(issuer.exchanges) == exchanges, "no exchange was tried while it is known down"
+
+    issuer.mode, issuer.delay = "ok", 0.0
+    issuer.resumed.set()  # requests stuck at the issuer are answered now, as after SIGCONT
+    await asyncio.sleep(0.6)  # the gap between two probes
+    started = time.monotonic()
+    credentials = await manager.rucio_credentials()
+    assert credentials.exchanged
+    assert time.monotonic() - started < 1.0
+    manager.close()
+
+
+@pytest.mark.asyncio
+async def test_an_expired_sign_in_while_the_issuer_is_down_names_the_issuer_not_a_sign_in(
+    issuer, tls, secret_file, tmp_path, pool
+):
+    """Signing in again cannot help while the issuer that would renew the sign-in is down."""
+    token_path = tmp_path / "alice.token"
+    write_token(token_path, issuer.mint(lifetime=-60))
+    issuer.stop()
+    manager = TokenManager(instance_for(issuer, tls, secret_file, token_path), pool)
+    with pytest.raises(ServiceUnavailable) as failed:
+        await manager.rucio_credentials()
+    assert not isinstance(failed.value, CredentialsExpired)
+    assert failed.value.service == "token issuer"
+    assert "cannot be renewed" in failed.value.message
+    assert issuer.issuer in failed.value.message
+    manager.close()
+
+
+@pytest.mark.asyncio
+async def test_waiting_for_another_requests_exchange_ends_at_the_deadline(issuer, tls, secret_file, tmp_path, pool):
+    token_path = tmp_path / "alice.token"
+    write_token(token_path, issuer.mint())
+    issuer.delay = 1.0
+    manager = TokenManager(instance_for(issuer, tls, secret_file, token_path), pool)
+
+    async def one_request() -> BaseException | None:
+        with user_request(), time_budget(0.3):
+            try:
+                await manager.rucio_credentials()
+            except ServiceTimeout as error:
+                return error
+        return None
+
+    started = time.monotonic()
+    errors = await asyncio.gather(one_request(), one_request())
+    assert time.monotonic() - started < 0.6
+    assert all(isinstance(e, ServiceTimeout) and e.service == "token issuer" for e in errors), errors
+    assert any(issuer.issuer in str(e) for e in errors)
+    manager.close()

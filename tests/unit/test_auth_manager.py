@@ -344,3 +344,52 @@ async def test_built_from_configuration_with_a_real_file(pool, tmp_path):
     assert credentials.token == token
     assert credentials.source == f"file:{path}"
     manager.close()
+
+
+class RemoteSource(FakeSource):
+    """A source that asks a remote service (like the hub): the manager puts a breaker in front of it."""
+
+    service = "JupyterHub"
+
+    def __init__(self, label: str, answer: Credential | DLaaSError | Callable[[], Credential]):
+        super().__init__(label, answer)
+        self.up = False
+
+    def down_headline(self) -> str:
+        return "JupyterHub's API at http://hub.example/hub/api is not answering"
+
+    def probe(self) -> str | None:
+        return None if self.up else self.down_headline()
+
+
+@pytest.mark.asyncio
+async def test_a_hub_that_does_not_answer_is_not_asked_again_until_it_answers(pool):
+    hub = RemoteSource("jupyterhub", ServiceTimeout("JupyterHub's API did not answer within 5 s", service="JupyterHub"))
+    manager = manager_with(pool, hub)
+    with pytest.raises(ServiceTimeout):
+        await manager.rucio_credentials()
+    assert hub.calls == 1
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable) as down:
+        await manager.rucio_credentials()
+    assert time.monotonic() - started < 1.2
+    assert hub.calls == 1, "known down: not asked"
+    assert down.value.service == "JupyterHub"
+    assert "JupyterHub's API at http://hub.example/hub/api is not answering" in down.value.message
+    assert "try again in a few seconds" in down.value.message
+
+    hub.up, hub.answer = True, found(jwt_of(), "jupyterhub")
+    await asyncio.sleep(0.6)  # the gap between two probes
+    assert (await manager.rucio_credentials()).source == "jupyterhub"
+    manager.close()
+
+
+@pytest.mark.asyncio
+async def test_a_refusal_by_the_hub_does_not_stop_asking_it(pool):
+    hub = RemoteSource("jupyterhub", CredentialsExpired("JupyterHub refused this server's API token."))
+    manager = manager_with(pool, hub)
+    for _ in range(3):
+        with pytest.raises(CredentialsExpired):
+            await manager.rucio_credentials()
+    assert hub.calls == 3
+    manager.close()

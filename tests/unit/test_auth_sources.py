@@ -34,6 +34,7 @@ from escape_dlaas.errors import (
     ServiceTimeout,
     ServiceUnavailable,
 )
+from escape_dlaas.resilience import NOT_ANSWERING, UNREACHABLE, is_outage
 
 
 def b64(data: bytes) -> str:
@@ -289,9 +290,15 @@ def test_hub_failures_are_service_errors(hub):
     with pytest.raises(ServiceUnavailable, match="HTTP 502") as failed:
         JupyterHubTokenSource(environ=hub.environ).fetch()
     assert failed.value.service == "JupyterHub"
+    assert failed.value.reason == UNREACHABLE, "a proxy's 502: the hub does not answer (opens the breaker)"
+    hub.status = 500
+    with pytest.raises(ServiceUnavailable, match="HTTP 500") as failed:
+        JupyterHubTokenSource(environ=hub.environ).fetch()
+    assert not is_outage(failed.value), "the hub's own error is an answer"
     hub.status, hub.delay = 200, 1.0
-    with pytest.raises(ServiceTimeout):
+    with pytest.raises(ServiceTimeout) as slow:
         JupyterHubTokenSource(environ=hub.environ, timeout=0.2).fetch()
+    assert is_outage(slow.value)
 
 
 def test_hub_unreachable(hub):
@@ -300,6 +307,18 @@ def test_hub_unreachable(hub):
     with pytest.raises(ServiceUnavailable, match="could not be reached") as failed:
         JupyterHubTokenSource(environ=environ, timeout=2).fetch()
     assert FakeHub.API_TOKEN not in failed.value.message
+    assert failed.value.reason == UNREACHABLE
+
+
+def test_hub_probe_says_whether_the_hub_api_answers(hub):
+    source = JupyterHubTokenSource(environ=dict(hub.environ), timeout=0.3)
+    assert source.probe() is None, "any answer of the hub's API (here a 403 to an anonymous GET) means it is up"
+    assert hub.seen_auth[-1] is None, "the probe sends no token"
+    hub.delay = 1.0
+    assert source.probe() == f"JupyterHub's API at {hub.environ['JUPYTERHUB_API_URL'].rstrip('/')} is not answering"
+    hub.delay = 0.0
+    hub.close()
+    assert "is not answering" in (source.probe() or "")
 
 
 def test_hub_source_outside_jupyterhub():
@@ -389,9 +408,12 @@ def test_oidc_agent_that_never_answers_times_out_without_piling_up_threads():
     with pytest.raises(ServiceTimeout, match="did not answer"):
         source.fetch()
     assert time.monotonic() - started < 2
-    # While the first call is stuck, the next one fails at once and starts no new thread.
-    with pytest.raises(ServiceTimeout, match="still not answered"):
+    # While the first call is stuck, the next one fails at once (an open breaker) and starts no new thread.
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable, match="oidc-agent is not answering") as caught:
         source.fetch()
+    assert time.monotonic() - started < 0.1
+    assert caught.value.reason == NOT_ANSWERING
     assert len(api.calls) == 1
     release.set()
     deadline = time.monotonic() + 5
@@ -399,7 +421,7 @@ def test_oidc_agent_that_never_answers_times_out_without_piling_up_threads():
         try:
             assert source.fetch().token == "late-token"
             break
-        except ServiceTimeout:
+        except ServiceUnavailable:
             time.sleep(0.05)
     else:
         pytest.fail("the source did not recover once the agent answered")

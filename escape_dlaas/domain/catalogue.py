@@ -18,6 +18,7 @@ NOTEBOOK_TARGET = "notebook"
 SCOPES_MAX_AGE = 60.0
 RSES_MAX_AGE = 300.0  # storage and metadata keys change rarely
 METADATA_SAMPLE = 20  # collections per scope whose metadata keys the filter builder offers
+SAMPLE_VALUES_PER_KEY = 200  # text values per key kept from that sample (for the hints of an empty search)
 
 
 def notebook_rse(config: InstanceConfig) -> str | None:
@@ -140,11 +141,16 @@ async def metadata_bulk(session: RucioSession, dids: list[DID], plugin: str = "A
     return out
 
 
-async def metadata_keys(session: RucioSession) -> list[str]:
-    """Metadata keys seen on a sample of each scope's collections (for the filter builder)."""
-    cached = session.cache.get("meta_keys", RSES_MAX_AGE)
+async def metadata_sample(session: RucioSession) -> dict[str, dict[str, list[str]]]:
+    """Metadata keys seen on a sample of each scope's collections, with their text values.
+
+    ``{key: {value: [scopes where it was seen]}}`` (text values only, at most
+    :data:`SAMPLE_VALUES_PER_KEY` per key): the filter builder offers the keys, and an
+    empty search compares what was asked with what the catalogue holds. Cached.
+    """
+    cached = session.cache.get("meta_sample", RSES_MAX_AGE)
     if cached is None:
-        keys: set[str] = set()
+        sample: dict[str, dict[str, list[str]]] = {}
         for scope in await scopes(session):
             names = await session.rucio(
                 lambda c, s=scope: first_n(  # type: ignore[misc]
@@ -152,9 +158,21 @@ async def metadata_keys(session: RucioSession) -> list[str]:
                 ),
                 what=f"sample scope {scope}",
             )
-            sample = [DID(scope, row_name(n)) for n in names]
-            for meta in (await metadata_bulk(session, sample, plugin="JSON")).values() if sample else []:
-                keys.update(k for k in meta if k not in ("scope", "name"))
-        cached = sorted(keys)
-        session.cache.put("meta_keys", cached)
-    return list(cached)
+            dids = [DID(scope, row_name(n)) for n in names]
+            for meta in (await metadata_bulk(session, dids, plugin="JSON")).values() if dids else []:
+                for key, value in meta.items():
+                    if key in ("scope", "name"):
+                        continue
+                    values = sample.setdefault(key, {})
+                    if isinstance(value, str) and (value in values or len(values) < SAMPLE_VALUES_PER_KEY):
+                        seen_in = values.setdefault(value, [])
+                        if scope not in seen_in:
+                            seen_in.append(scope)
+        cached = sample
+        session.cache.put("meta_sample", cached)
+    return {key: {value: list(where) for value, where in values.items()} for key, values in cached.items()}
+
+
+async def metadata_keys(session: RucioSession) -> list[str]:
+    """Metadata keys seen on a sample of each scope's collections (for the filter builder)."""
+    return sorted(await metadata_sample(session))

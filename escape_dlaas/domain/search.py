@@ -15,6 +15,7 @@ from .catalogue import metadata_bulk, scopes
 from .describe import describe
 from .did import DID, check_scope, listing_row, parse_name_pattern, type_and_size
 from .filters import Filter, to_rucio_filters
+from .hints import empty_search_hints
 from .paging import can_continue_at, decode_cursor, encode_cursor, invalid_cursor, query_key
 from .session import RucioSession
 
@@ -34,14 +35,16 @@ async def search(
     cursor: str | None,
     details: str = "full",
 ) -> dict[str, Any]:
-    """One page of DIDs matching the query: ``items``, ``next_cursor``, ``scopes_searched``, ``truncated``.
+    """One page of DIDs matching the query: ``items``, ``next_cursor``, ``scopes_searched``, ``truncated``, ``hints``.
 
     ``details="full"`` describes the page (type, size, metadata, availability: bulk
     calls after the listing); ``details="names"`` returns what the listing itself
     gives (names, and type and size when no metadata filter is used) so the first
     rows can be shown at once and described afterwards with :func:`.describe.describe`.
 
-    Everything is checked before Rucio is asked. A scope is listed up to :data:`.paging.MAX_OFFSET` rows deep; ``truncated`` says when more
+    Everything is checked before Rucio is asked. A metadata search that finds nothing
+    says why it may have failed (``hints``, see :mod:`.hints`; first page only). A scope
+    is listed up to :data:`.paging.MAX_OFFSET` rows deep; ``truncated`` says when more
     rows were left out there.
     """
     if details not in SEARCH_DETAILS:
@@ -97,12 +100,16 @@ async def search(
     more = scope_index < len(searched)
     next_cursor = encode_cursor(key, scope_index, offset) if more else None
     scopes_searched = searched[: scope_index + 1]
+    hints: list[dict[str, Any]] = []
+    if not page and not cursor and not more and filters:
+        hints = await empty_search_hints(session, filters, pattern, searched)
     items = await describe(session, [DID(r["scope"], r["name"]) for r in page]) if details == "full" else page
     return {
         "items": items,
         "next_cursor": next_cursor,
         "scopes_searched": scopes_searched,
         "truncated": truncated,
+        "hints": hints,
     }
 
 

@@ -40,6 +40,7 @@ async def names_page(session, cursor=None, **query):
 async def test_a_page_says_it_is_complete_and_has_no_hints(session):
     page = await names_page(session, page_size=10)
     assert page["truncated"] is False
+    assert page["hints"] == []
 
 
 async def test_pages_walk_scope_after_scope_with_the_cursor(session):

@@ -7,14 +7,15 @@ for it already (with its expiry, and whether it would be, or can be, extended). 
 is changed in Rucio; Rucio still decides when the rule is asked for.
 
 Rucio requests, made concurrently where they do not depend on each other: the DID's
-metadata (1); the RSEs of the target (1, cached); the account's rule for it (1); its
-quota and usage on every RSE (1); whether it is an admin (1, cached); the volume (1:
-dataset replica counts, or the files' replicas of a file or container); the collections
-around it, for embargoes (a listing per collection and level, at most
-:data:`MAX_ANCESTOR_LISTINGS` up and :data:`MAX_CONTENT_LISTINGS` down into a container)
-and their metadata (1 per 500). A dataset in one container costs 7 requests once the
-storage and the account's attributes are cached (5 minutes); never more than 14, plus
-one per 500 collections found around the DID.
+type and exact size (1); the RSEs of the target (1, cached); the account's rule for it
+(1); its quota and usage on every RSE (1); whether it is an admin (1, cached); what is
+at the target already (1: dataset replica counts, or the files' replicas of a file, a
+container or a dataset not counted yet, 2 then); the collections around it, for
+embargoes (a listing per collection and level, at most :data:`MAX_ANCESTOR_LISTINGS` up
+and :data:`MAX_CONTENT_LISTINGS` down into a container); the metadata of the DID and
+those collections (1 per 500). A dataset in one container costs 7 requests once the
+storage and the account's attributes are cached (5 minutes); never more than 15, plus
+one per 500 DIDs whose metadata is read.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ..errors import NotFound
 from .catalogue import NOTEBOOK_TARGET, metadata_bulk, rse_names, target_expression, targets
 from .did import DID, row_key
 from .embargo import Embargo, embargo_in_force, today_utc
-from .quota import account_is_admin, account_usage, measure, quota_shortfall, quotas_at
+from .quota import account_is_admin, account_usage, did_size, measure, quota_shortfall, quotas_at
 from .rules import (
     SECONDS_PER_DAY,
     cannot_extend_note,
@@ -61,23 +62,22 @@ async def preview(session: RucioSession, did: DID, target: Any, lifetime_days: A
     permissions = await rule_permissions(session)
     account = permissions.account
     try:
-        meta = await session.rucio(lambda c: c.get_metadata(did.scope, did.name, plugin="ALL"), what=f"read {did}")
+        size = await did_size(session, did)
     except NotFound:
         raise NotFound(f"{did} does not exist in {config.label}", reason="did_not_found") from None
-    kind = str(meta.get("did_type") or "").upper()
     rses, existing, usage, admin, related = await asyncio.gather(
         rse_names(session, expression),
         find_rule(session, did, account, expression),
         account_usage(session, account),
         account_is_admin(session, account),
-        related_collections(session, did, kind),
+        related_collections(session, did, size.kind),
     )
-    volume, related_meta = await asyncio.gather(
-        measure(session, did, meta, rses),
-        metadata_bulk(session, related, plugin="JSON") if related else _nothing(),
+    volume, metadata = await asyncio.gather(
+        measure(session, did, size, rses),
+        metadata_bulk(session, [did, *related], plugin="JSON"),
     )
     # Root and admins are not bound by embargoes; the lake's policy checks the same collections.
-    embargo = None if admin else embargo_in_force([(str(did), meta), *related_meta.items()], today_utc())
+    embargo = None if admin else embargo_in_force(metadata.items(), today_utc())
     quotas = quotas_at(rses, usage, volume.bytes, admin=admin)
     shortfall = quota_shortfall(did, quotas)
     to_move_bytes, to_move_files = volume.to_move(rses)
@@ -107,7 +107,7 @@ async def preview(session: RucioSession, did: DID, target: Any, lifetime_days: A
         outcome, note = KEEP, cannot_extend_note(existing)
     return {
         "did": str(did),
-        "type": kind or None,
+        "type": size.kind or None,
         "target": {
             "id": target or NOTEBOOK_TARGET,
             "label": target_label(config, target),
@@ -130,10 +130,6 @@ async def preview(session: RucioSession, did: DID, target: Any, lifetime_days: A
         # With a rule already there, asking again answers with it: nothing is refused.
         "refusals": refusals if existing is None else [],
     }
-
-
-async def _nothing() -> dict[str, dict[str, Any]]:
-    return {}
 
 
 def target_label(config: InstanceConfig, target: Any) -> str:

@@ -36,75 +36,78 @@ def format_bytes(size: float) -> str:
 
 
 @dataclass(frozen=True)
+class Size:
+    """A DID's type and exact size: Rucio sums an open collection's files when asked (``dynamic_depth``)."""
+
+    kind: str  # FILE, DATASET or CONTAINER
+    bytes: int
+    files: int
+
+
+async def did_size(session: RucioSession, did: DID) -> Size:
+    """The DID's type and size in one Rucio request, also for open datasets and containers."""
+    row = await session.rucio(lambda c: c.get_did(did.scope, did.name, dynamic_depth="FILE"), what=f"read {did}")
+    return Size(str(row.get("type") or "").upper(), int(row.get("bytes") or 0), int(row.get("length") or 0))
+
+
+@dataclass(frozen=True)
 class Volume:
-    """A DID's size, and what of it is not yet at each RSE asked about."""
+    """A DID's size, and how much of it each RSE asked about holds already."""
 
     bytes: int
     files: int
-    missing: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # RSE -> (bytes, files) not there
+    present: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # RSE -> (bytes, files) there
 
     def missing_at(self, rse: str) -> tuple[int, int]:
-        return self.missing.get(rse, (self.bytes, self.files))
+        here_bytes, here_files = self.present.get(rse, (0, 0))
+        return max(0, self.bytes - here_bytes), max(0, self.files - here_files)
 
     def to_move(self, rses: Iterable[str]) -> tuple[int, int]:
         """What Rucio copies: it places the data where most of it is already (the least missing)."""
         return min((self.missing_at(rse) for rse in rses), default=(self.bytes, self.files))
 
 
-def volume_from_file_replicas(rows: Iterable[Mapping[str, Any]], rses: Iterable[str]) -> Volume:
-    """A DID's volume from its files' replicas (``states`` per RSE), read as a stream."""
-    wanted = list(rses)
-    total_bytes = total_files = 0
-    present = {rse: [0, 0] for rse in wanted}
+def present_in_file_replicas(rows: Iterable[Mapping[str, Any]], rses: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Bytes and files available at each RSE, from the files' replicas (``states`` per RSE), read as a stream."""
+    present = {rse: (0, 0) for rse in rses}
     for row in rows:
         size = int(row.get("bytes") or 0)
-        total_bytes += size
-        total_files += 1
         states = row.get("states") or {}
-        for rse in wanted:
+        for rse, (held_bytes, held_files) in present.items():
             if states.get(rse) == "AVAILABLE":
-                present[rse][0] += size
-                present[rse][1] += 1
-    missing = {rse: (total_bytes - b, total_files - f) for rse, (b, f) in present.items()}
-    return Volume(total_bytes, total_files, missing)
+                present[rse] = (held_bytes + size, held_files + 1)
+    return present
 
 
-def volume_from_dataset_replicas(
-    meta: Mapping[str, Any], rows: Iterable[Mapping[str, Any]], rses: Iterable[str]
-) -> Volume:
-    """A dataset's volume from its dataset replicas (counts per RSE kept by Rucio; no file listed)."""
-    rows = list(rows)
-    total_bytes = _int(meta.get("bytes"), max([_int(r.get("bytes")) for r in rows] + [0]))
-    total_files = _int(meta.get("length"), max([_int(r.get("length")) for r in rows] + [0]))
+def present_in_dataset_replicas(rows: Iterable[Mapping[str, Any]], rses: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Bytes and files available at each RSE, from a dataset's replica counts (no file listed)."""
     by_rse = {r.get("rse"): r for r in rows}
-    missing = {}
-    for rse in rses:
-        row = by_rse.get(rse) or {}
-        missing[rse] = (
-            max(0, total_bytes - _int(row.get("available_bytes"))),
-            max(0, total_files - _int(row.get("available_length"))),
-        )
-    return Volume(total_bytes, total_files, missing)
+    return {
+        rse: (int(by_rse[rse].get("available_bytes") or 0), int(by_rse[rse].get("available_length") or 0))
+        for rse in rses
+        if rse in by_rse
+    }
 
 
-def _int(value: Any, default: int = 0) -> int:
-    return int(value) if value is not None else default
+async def measure(session: RucioSession, did: DID, size: Size, rses: list[str]) -> Volume:
+    """How much of the DID each of ``rses`` holds: one Rucio request, two for a dataset not yet counted.
 
-
-async def measure(session: RucioSession, did: DID, meta: Mapping[str, Any], rses: list[str]) -> Volume:
-    """The DID's volume at ``rses``: one Rucio request (dataset counts, or its files' replicas)."""
-    if str(meta.get("did_type") or "").upper() == "DATASET":
+    A dataset's replica counts (kept by Rucio's abacus daemon) avoid listing its files; a
+    dataset without any count yet, a file and a container are read from their files'
+    replicas, counted as they come so that a big container is never held in memory.
+    """
+    if size.kind == "DATASET":
         rows = await session.rucio(
             lambda c: list(c.list_dataset_replicas(did.scope, did.name)), what=f"list the replicas of {did}"
         )
-        return volume_from_dataset_replicas(meta, rows, rses)
+        if rows:
+            return Volume(size.bytes, size.files, present_in_dataset_replicas(rows, rses))
 
-    def stream(client: TokenClient) -> Volume:
-        # A container may hold many files: count them as they come, never keep the list.
+    def stream(client: TokenClient) -> dict[str, tuple[int, int]]:
         rows = client.list_replicas([did.as_dict()], all_states=True, ignore_availability=True)
-        return volume_from_file_replicas(rows, rses)
+        return present_in_file_replicas(rows, rses)
 
-    return await session.rucio(stream, what=f"list the replicas of {did}")
+    return Volume(size.bytes, size.files, await session.rucio(stream, what=f"list the replicas of {did}"))
 
 
 @dataclass(frozen=True)
@@ -199,15 +202,13 @@ def quota_shortfall(did: DID, quotas: list[RseQuota]) -> str | None:
 async def quota_refusal_message(session: RucioSession, did: DID, expression: str, account: str) -> str | None:
     """Rucio's quota refusal of a rule, explained with the numbers (None when they cannot be read).
 
-    Only on the refusal path: three or four Rucio requests that a successful rule never pays.
+    Only on the refusal path: three Rucio requests (two once storage is cached) that a
+    successful rule never pays.
     """
     try:
-        meta = await session.rucio(lambda c: c.get_metadata(did.scope, did.name), what=f"read {did}")
+        size = await did_size(session, did)
         rses = await rse_names(session, expression)
-        needed = meta.get("bytes")
-        if needed is None:  # an open dataset or a container: Rucio keeps no size for it
-            needed = (await measure(session, did, meta, rses)).bytes
         usage = await account_usage(session, account)
     except DLaaSError:
         return None  # Rucio's own words then
-    return quota_shortfall(did, quotas_at(rses, usage, int(needed), admin=False))
+    return quota_shortfall(did, quotas_at(rses, usage, size.bytes, admin=False))

@@ -9,12 +9,13 @@ import pytest
 from escape_dlaas.domain.did import DID
 from escape_dlaas.domain.quota import (
     RseQuota,
+    Volume,
     account_is_admin,
     format_bytes,
+    present_in_dataset_replicas,
+    present_in_file_replicas,
     quota_shortfall,
     quotas_at,
-    volume_from_dataset_replicas,
-    volume_from_file_replicas,
 )
 
 from .fakes import FakeSession
@@ -34,8 +35,9 @@ def test_what_is_missing_counts_only_available_replicas_at_each_rse():
         {"bytes": 50, "states": {"B": "AVAILABLE"}},
         {"bytes": 10, "states": {}},
     ]
-    volume = volume_from_file_replicas(iter(rows), ["A", "B", "C"])
-    assert (volume.bytes, volume.files) == (160, 3)
+    present = present_in_file_replicas(iter(rows), ["A", "B", "C"])
+    assert present == {"A": (100, 1), "B": (50, 1), "C": (0, 0)}
+    volume = Volume(160, 3, present)
     assert volume.missing_at("A") == (60, 2)
     assert volume.missing_at("B") == (110, 2)
     assert volume.missing_at("C") == (160, 3)
@@ -44,14 +46,14 @@ def test_what_is_missing_counts_only_available_replicas_at_each_rse():
     assert volume.to_move([]) == (160, 3), "no storage: everything would have to move"
 
 
-def test_a_datasets_volume_comes_from_rucios_counts_per_rse():
-    meta = {"bytes": 300, "length": 3}
+def test_a_datasets_presence_comes_from_rucios_counts_per_rse():
     rows = [{"rse": "A", "available_bytes": 100, "available_length": 1, "bytes": 300, "length": 3}]
-    volume = volume_from_dataset_replicas(meta, rows, ["A", "B"])
+    present = present_in_dataset_replicas(rows, ["A", "B"])
+    assert present == {"A": (100, 1)}
+    volume = Volume(300, 3, present)
     assert volume.missing_at("A") == (200, 2)
     assert volume.missing_at("B") == (300, 3)
-    # an open dataset has no size in its metadata: the replica counts give it
-    assert volume_from_dataset_replicas({"bytes": None, "length": None}, rows, ["A"]).bytes == 300
+    assert Volume(300, 3, {"A": (400, 4)}).missing_at("A") == (0, 0), "counts ahead of the size: nothing moves"
 
 
 def test_quota_follows_rucios_rule_selection():

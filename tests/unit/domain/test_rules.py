@@ -277,7 +277,7 @@ async def test_a_policy_refusal_names_the_did_and_the_reason(session):
 @pytest.mark.asyncio
 async def test_a_quota_refusal_is_explained_with_the_numbers(session):
     RuleLake(session, add_error=Refused("Quota exceeded: Rucio: insufficient quota", reason="quota_exceeded"))
-    session.client.get_metadata = lambda scope, name: {"did_type": "DATASET", "bytes": 3_200_000_000, "length": 3}
+    session.client.get_did = lambda scope, name, dynamic_depth: {"type": "DATASET", "bytes": 3_200_000_000, "length": 3}
     session.client.list_rses = lambda expression: [{"rse": "NB"}]
     session.client.get_local_account_usage = lambda account: [
         {"rse": "NB", "bytes": 1_100_000_000, "bytes_limit": 2_000_000_000}
@@ -294,10 +294,10 @@ async def test_a_quota_refusal_is_explained_with_the_numbers(session):
 async def test_a_quota_refusal_keeps_rucios_words_when_the_numbers_cannot_be_read(session):
     RuleLake(session, add_error=Refused("Quota exceeded: Rucio: insufficient quota", reason="quota_exceeded"))
 
-    def unreadable(scope, name):
+    def unreadable(scope, name, dynamic_depth):
         raise PermissionDenied("no")
 
-    session.client.get_metadata = unreadable
+    session.client.get_did = unreadable
     with pytest.raises(Refused) as caught:
         await make_available(session, DID("s", "ds"), None, 1)
     assert caught.value.message == "Quota exceeded: Rucio: insufficient quota"

@@ -471,7 +471,7 @@ describe('with a model', () => {
       fireEvent.change(text, { target: { value: 'energy>160,' } });
       const error = await waitFor(() => within(node).getByRole('alert'));
       expect(error.textContent).toBe(
-        "group 1, condition 2: '' has no operator; use one of = != < <= > >="
+        "group 1, condition 2 is empty (two ',' in a row, or one at the end?)"
       );
       expect(text.getAttribute('aria-invalid')).toBe('true');
       expect(within(builder).getAllByRole('group')).toHaveLength(2);

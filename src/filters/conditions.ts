@@ -6,6 +6,12 @@
  * by AND. Pure functions only: no DOM, no JupyterLab.
  */
 import { FilterOperator, IFilterCondition } from '../api/types';
+import {
+  characterCount,
+  describeHidden,
+  firstHidden,
+  shown
+} from './characters';
 
 export type FilterValue = string | number | boolean;
 export type FilterGroups = IFilterCondition[][];
@@ -38,59 +44,95 @@ export class FilterError extends Error {
   }
 }
 
-/** Check one condition; `where` says which, e.g. "group 1, condition 2". */
-export function checkCondition(
-  condition: IFilterCondition,
-  where: string
-): IFilterCondition {
+/** The operators, as messages list them. */
+export const OPERATOR_LIST = '= != < <= > >=';
+/**
+ * Rucio binds whole numbers as the database's 64-bit integers: larger ones
+ * fail there (2^63 - 1; a JavaScript number cannot hold it exactly).
+ */
+export const MAX_WHOLE_NUMBER = '9223372036854775807';
+
+/** What is wrong with a key, or null. */
+function keyProblem(key: string): string | null {
+  if (KEY_RE.test(key)) {
+    return null;
+  }
+  const hidden = firstHidden(key);
+  if (hidden !== null) {
+    return `'${shown(key, 64)}' is not a valid metadata key: it contains ${describeHidden(hidden)}`;
+  }
+  return `'${shown(key, 64)}' is not a valid metadata key (letters, digits and '_', starting with a letter)`;
+}
+
+/** Whether the server reads `value`, as JSON sends it, as a whole number too large for Rucio. */
+function isTooLargeWholeNumber(value: number): boolean {
+  // JSON writes 1e21 and above with an exponent: the server reads those as decimals.
+  return (
+    Number.isInteger(value) &&
+    Math.abs(value) >= 2 ** 63 &&
+    !/[.eE]/.test(JSON.stringify(value))
+  );
+}
+
+/** What keeps Rucio from searching with a condition, or null. */
+function conditionProblem(condition: IFilterCondition): string | null {
   const { key, op, value } = condition;
-  if (!KEY_RE.test(key)) {
-    throw new FilterError(
-      `${where}: '${key}' is not a valid metadata key (letters, digits and '_', starting with a letter)`
-    );
+  const problem = keyProblem(key);
+  if (problem !== null) {
+    return problem;
   }
   if (RESERVED_KEYS.has(key)) {
-    throw new FilterError(
-      `${where}: '${key}' is not a metadata key; use the name pattern and type fields instead`
-    );
+    return `'${key}' is not a metadata key; use the name pattern and type fields instead`;
   }
   if (!OPERATORS.includes(op)) {
-    throw new FilterError(
-      `${where}: unknown operator '${op}'; use one of = != < <= > >=`
-    );
+    return `'${shown(String(op), 8)}' is not an operator; use one of ${OPERATOR_LIST}`;
   }
   if (typeof value === 'string') {
+    const hidden = firstHidden(value);
     if (!value) {
-      throw new FilterError(`${where}: the value for '${key}' is empty`);
+      return `the value for '${key}' is empty`;
     }
-    if (value.length > MAX_VALUE_LENGTH) {
-      throw new FilterError(
-        `${where}: the value for '${key}' is longer than ${MAX_VALUE_LENGTH} characters`
-      );
+    if (characterCount(value) > MAX_VALUE_LENGTH) {
+      return `the value for '${key}' is longer than ${MAX_VALUE_LENGTH} characters`;
+    }
+    if (hidden !== null) {
+      return `the value for '${key}' contains ${describeHidden(hidden)}`;
     }
     if (
       (value.includes('*') || value.includes('%')) &&
       op !== '=' &&
       op !== '!='
     ) {
-      throw new FilterError(
-        `${where}: wildcards ('*') work only with = and != (got '${key} ${op} ${value}')`
-      );
+      return `wildcards ('*') work only with = and != (got '${key} ${op} ${value}')`;
+    }
+  } else if (typeof value === 'boolean') {
+    if (op !== '=' && op !== '!=') {
+      return 'true/false can only be compared with = or !=';
     }
   } else if (typeof value === 'number') {
     if (!Number.isFinite(value)) {
-      throw new FilterError(
-        `${where}: the value for '${key}' must be a finite number`
+      return `the value for '${key}' must be a finite number`;
+    }
+    if (isTooLargeWholeNumber(value)) {
+      return (
+        `the value for '${key}' is too large: whole numbers go up to ${MAX_WHOLE_NUMBER}` +
+        ` (write a larger one as a decimal number, e.g. ${value.toExponential(3)})`
       );
     }
-  } else if (typeof value !== 'boolean') {
-    throw new FilterError(
-      `${where}: the value for '${key}' must be a string, number or boolean`
-    );
-  } else if (op !== '=' && op !== '!=') {
-    throw new FilterError(
-      `${where}: true/false can only be compared with = or !=`
-    );
+  } else {
+    return `the value for '${key}' must be a string, number or boolean`;
+  }
+  return null;
+}
+
+/** Check one condition; `where` says which, e.g. "group 1, condition 2". */
+export function checkCondition(
+  condition: IFilterCondition,
+  where: string
+): IFilterCondition {
+  const problem = conditionProblem(condition);
+  if (problem !== null) {
+    throw new FilterError(`${where}: ${problem}`);
   }
   return condition;
 }

@@ -1,24 +1,30 @@
 /**
  * The text form of a metadata filter, the one the Rucio CLI takes and
  * escape_dlaas/domain/filters.py parses: `telescope=lofar,energy>140;telescope=ska`
- * (`,` is AND, `;` is OR, ranges `2<energy<5`, values typed as numbers,
- * true/false or strings, quoted strings kept as strings; quoted values may
- * hold separators and operators, see tokenizer.ts).
+ * (`,` is AND, `;` is OR, ranges `2<energy<5`, `≥ ≤ ≠` read as `>= <= !=`,
+ * values typed as numbers, true/false or strings, quoted strings kept as
+ * strings; quoted values may hold separators and operators, see tokenizer.ts).
+ * The same readings and messages as filters.py, so the panel says before
+ * sending what the server would answer.
  *
  * Pure functions only: no DOM, no JupyterLab.
  */
 import { FilterOperator, IFilterCondition } from '../api/types';
+import { characterCount, shown } from './characters';
 import {
   checkGroups,
   FilterError,
   FilterGroups,
   FilterValue,
   KEY_RE,
-  MAX_FILTER_LENGTH
+  MAX_FILTER_LENGTH,
+  OPERATOR_LIST
 } from './conditions';
 import {
   AND_SEPARATOR,
+  CANONICAL_OPERATOR,
   OR_SEPARATOR,
+  QUOTES,
   quotedContent,
   SPECIAL_CHARACTERS,
   tokenizeFilter
@@ -78,7 +84,7 @@ export function formatValue(value: FilterValue): string {
  * @throws {FilterError} naming the group and condition at fault.
  */
 export function parseFilterString(text: string): FilterGroups {
-  if (text.length > MAX_FILTER_LENGTH) {
+  if (characterCount(text) > MAX_FILTER_LENGTH) {
     throw new FilterError(
       `the filter is longer than ${MAX_FILTER_LENGTH} characters`
     );
@@ -118,22 +124,71 @@ export function formatFilterString(groups: FilterGroups): string {
 }
 
 namespace Private {
+  /** What was probably meant by two operators typed in a row (as filters.py says it). */
+  const OPERATOR_ADVICE: Record<string, string> = {
+    '>>': '> or >=',
+    '<<': '< or <=',
+    '=>': '>=',
+    '=<': '<=',
+    '<>': '!=',
+    '><': '!=',
+    '===': '='
+  };
+
+  /** Operators typed in a row (`>>`) and quotes without their pair, named. */
+  function checkOperands(parts: string[], text: string, where: string): void {
+    const operands = parts.filter((_, i) => i % 2 === 0);
+    const operators = parts.filter((_, i) => i % 2 === 1);
+    for (let k = 1; k < operands.length - 1; k++) {
+      if (!operands[k]) {
+        const run = operators[k - 1] + operators[k];
+        const advice = OPERATOR_ADVICE[run] ?? `one of ${OPERATOR_LIST}`;
+        throw new FilterError(
+          `${where}: '${run}' is not an operator; use ${advice}`
+        );
+      }
+    }
+    for (const operand of operands) {
+      const first = operand[0];
+      const last = operand[operand.length - 1];
+      if (
+        operand &&
+        quotedContent(operand) === null &&
+        (QUOTES.includes(first) || QUOTES.includes(last))
+      ) {
+        const quote = QUOTES.includes(first) ? first : last;
+        throw new FilterError(
+          `${where}: '${text}' has an unbalanced quote (${quote}); put the value between two quotes or write it without quotes`
+        );
+      }
+    }
+  }
+
   /** The condition(s) of one condition's parts: `key op value`, its mirror, or a range. */
   export function readCondition(
-    parts: string[],
-    shown: string,
+    typed: string[],
+    source: string,
     where: string
   ): IFilterCondition[] {
+    const text = shown(source);
+    if (typed.length === 1 && typed[0] === '') {
+      throw new FilterError(
+        `${where} is empty (two '${AND_SEPARATOR}' in a row, or one at the end?)`
+      );
+    }
+    checkOperands(typed, text, where);
+    const parts = typed.map((part, i) =>
+      i % 2 === 1 ? (CANONICAL_OPERATOR[part] ?? part) : part
+    );
     if (parts.length === 3) {
       let [left, op, right] = parts;
-      op = op === '==' ? '=' : op;
       if (!KEY_RE.test(left) && KEY_RE.test(right) && op in FLIPPED) {
         // "3<energy" reads as "energy>3"
         [left, op, right] = [right, FLIPPED[op], left];
       }
       if (!left || !right) {
         throw new FilterError(
-          `${where}: '${shown}' needs a key, an operator and a value`
+          `${where}: '${text}' needs a key, an operator and a value`
         );
       }
       return [
@@ -156,9 +211,9 @@ namespace Private {
     }
     if (parts.length === 1) {
       throw new FilterError(
-        `${where}: '${shown}' has no operator; use one of = != < <= > >=`
+        `${where}: '${text}' has no operator; use one of ${OPERATOR_LIST}`
       );
     }
-    throw new FilterError(`${where}: cannot read '${shown}'`);
+    throw new FilterError(`${where}: cannot read '${text}'`);
   }
 }

@@ -8,8 +8,9 @@
  * (`,` `;` `=` `<` `>` `!`), spaces aside; and only when the same quote
  * appears again later. Up to that closing quote everything belongs to the
  * value: separators, operators, the other quote. A quote anywhere else (as
- * in O'Brien) or without a closing one is an ordinary character, and so is
- * a backslash: nothing is escaped.
+ * in O'Brien) or without a closing one is an ordinary character here, and so
+ * is a backslash: nothing is escaped. (text.ts then refuses an operand that
+ * starts or ends with a quote without being wholly quoted: an unbalanced quote.)
  *
  * The text formatValue writes (a bare word without special characters, or a
  * value in quotes it does not contain) reads the same here and in
@@ -20,16 +21,30 @@
 export const OR_SEPARATOR = ';';
 /** Separator of the AND-ed conditions of a group. */
 export const AND_SEPARATOR = ',';
-/** Operators as written, longest first so that `<=` is not read as `<`; `==` means `=`. */
+/**
+ * Operators as written, longest first so that `<=` is not read as `<`. `==`
+ * means `=`; the mathematical signs (as other Rucio tools write them) mean
+ * their ASCII forms (CANONICAL_OPERATOR).
+ */
 export const OPERATOR_TOKENS: readonly string[] = [
   '!=',
   '<=',
   '>=',
   '==',
+  '\u2260',
+  '\u2264',
+  '\u2265',
   '=',
   '<',
   '>'
 ];
+/** The operator meant by each other way of writing it. */
+export const CANONICAL_OPERATOR: Readonly<Record<string, string>> = {
+  '==': '=',
+  '\u2260': '!=',
+  '\u2264': '<=',
+  '\u2265': '>='
+};
 /** Characters that open (and close) a quoted value. */
 export const QUOTES: readonly string[] = ['"', "'"];
 /** Characters after which a value starts (a quote there opens a quoted value). */
@@ -45,7 +60,13 @@ const VALUE_START_CHARS = new Set([
  * Characters that have a meaning in the text form: a string value holding
  * one is written in quotes (as filters.py's format_value does).
  */
-export const SPECIAL_CHARACTERS = new Set([...VALUE_START_CHARS, ...QUOTES]);
+export const SPECIAL_CHARACTERS = new Set([
+  ...VALUE_START_CHARS,
+  ...QUOTES,
+  '\u2260',
+  '\u2264',
+  '\u2265'
+]);
 
 /** One condition as the scanner cut it. */
 export interface IConditionTokens {

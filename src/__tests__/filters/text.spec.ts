@@ -165,9 +165,111 @@ describe('parseFilterString', () => {
       'flag>true',
       'group 1, condition 1: true/false can only be compared with = or !='
     ],
-    ['a=""', "group 1, condition 1: the value for 'a' is empty"]
+    ['a=""', "group 1, condition 1: the value for 'a' is empty"],
+    [
+      'a=1,',
+      "group 1, condition 2 is empty (two ',' in a row, or one at the end?)"
+    ],
+    [
+      ',a=1',
+      "group 1, condition 1 is empty (two ',' in a row, or one at the end?)"
+    ],
+    [
+      '"a"=1',
+      `group 1, condition 1: '"a"' is not a valid metadata key (letters, digits and '_', starting with a letter)`
+    ]
   ])('explains %p', (text, message) => {
     expect(() => parseFilterString(text)).toThrow(new FilterError(message));
+  });
+
+  it('reads the signs ≥ ≤ ≠ (as other Rucio tools write them) as >= <= !=', () => {
+    expect(
+      parseFilterString('energy≥140,run ≤ 5,telescope≠ska;2≤energy<5')
+    ).toEqual([
+      [
+        { key: 'energy', op: '>=', value: 140 },
+        { key: 'run', op: '<=', value: 5 },
+        { key: 'telescope', op: '!=', value: 'ska' }
+      ],
+      [
+        { key: 'energy', op: '>=', value: 2 },
+        { key: 'energy', op: '<', value: 5 }
+      ]
+    ]);
+    expect(formatFilterString(parseFilterString('energy≥140'))).toBe(
+      'energy>=140'
+    );
+    // A value holding one is written in quotes, and reads back the same.
+    expect(formatValue('a≥b')).toBe('"a≥b"');
+    expect(parseFilterString('k="a≥b"')).toEqual([
+      [{ key: 'k', op: '=', value: 'a≥b' }]
+    ]);
+  });
+
+  it.each([
+    ['energy>>5', "group 1, condition 1: '>>' is not an operator; use > or >="],
+    ['energy<<5', "group 1, condition 1: '<<' is not an operator; use < or <="],
+    [
+      'energy>>>5',
+      "group 1, condition 1: '>>' is not an operator; use > or >="
+    ],
+    ['a=>3', "group 1, condition 1: '=>' is not an operator; use >="],
+    ['a=<3', "group 1, condition 1: '=<' is not an operator; use <="],
+    ['a<>3', "group 1, condition 1: '<>' is not an operator; use !="],
+    ['a><3', "group 1, condition 1: '><' is not an operator; use !="],
+    [
+      'a≥≥3',
+      "group 1, condition 1: '≥≥' is not an operator; use one of = != < <= > >="
+    ]
+  ])('names the operator in %p', (text, message) => {
+    expect(() => parseFilterString(text)).toThrow(new FilterError(message));
+  });
+
+  it('names invisible characters, never echoing them', () => {
+    expect(() => parseFilterString('a=x\u202ey')).toThrow(
+      new FilterError(
+        "group 1, condition 1: the value for 'a' contains an invisible right-to-left control character (U+202E)"
+      )
+    );
+    expect(() => parseFilterString('a\u200b=1')).toThrow(
+      new FilterError(
+        "group 1, condition 1: 'a<U+200B>' is not a valid metadata key: it contains an invisible character (U+200B)"
+      )
+    );
+    expect(() => parseFilterString('a=x\ty')).toThrow(
+      new FilterError(
+        "group 1, condition 1: the value for 'a' contains a tab (U+0009)"
+      )
+    );
+    expect(() => parseFilterString("a='x\u202e")).toThrow(
+      new FilterError(
+        "group 1, condition 1: 'a='x<U+202E>' has an unbalanced quote ('); put the value between two quotes or write it without quotes"
+      )
+    );
+  });
+
+  it('shows at most 80 characters of a condition in a message', () => {
+    const long = 'k' + '>'.repeat(1) + '"' + 'x'.repeat(100);
+    expect(() => parseFilterString(long)).toThrow(
+      new FilterError(
+        `group 1, condition 1: 'k>"${'x'.repeat(77)}…' has an unbalanced quote ("); put the value between two quotes or write it without quotes`
+      )
+    );
+  });
+
+  it('refuses whole numbers Rucio cannot store, as the server does', () => {
+    expect(() => parseFilterString('run=99999999999999999999')).toThrow(
+      new FilterError(
+        "group 1, condition 1: the value for 'run' is too large: whole numbers go up to 9223372036854775807 (write a larger one as a decimal number, e.g. 1.000e+20)"
+      )
+    );
+    // Sent with an exponent, the server reads these as decimals.
+    expect(parseFilterString('run=1e30')).toEqual([
+      [{ key: 'run', op: '=', value: 1e30 }]
+    ]);
+    expect(parseFilterString('run=9007199254740991')).toEqual([
+      [{ key: 'run', op: '=', value: 9007199254740991 }]
+    ]);
   });
 
   it('refuses too long filters and too many groups', () => {

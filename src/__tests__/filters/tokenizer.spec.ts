@@ -72,15 +72,9 @@ describe('tokenizeFilter', () => {
 describe('the one tokenizer on edge cases', () => {
   it('lets a value start after a lone "!": a quote there opens a quoted value', () => {
     // The condition scanner used to split inside these quotes ("cannot read").
-    expect(parseFilterString("k=a!'x=y'")).toEqual([
-      [{ key: 'k', op: '=', value: "a!'x=y'" }]
-    ]);
-    expect(parseFilterString("a=!'x>y'")).toEqual([
-      [{ key: 'a', op: '=', value: "!'x>y'" }]
-    ]);
-    expect(parseFilterString("k=a!'b,c'")).toEqual([
-      [{ key: 'k', op: '=', value: "a!'b,c'" }]
-    ]);
+    expect(parts("k=a!'x=y'")).toEqual([[['k', '=', "a!'x=y'"]]]);
+    expect(parts("a=!'x>y'")).toEqual([[['a', '=', "!'x>y'"]]]);
+    expect(parts("k=a!'b,c'")).toEqual([[['k', '=', "a!'b,c'"]]]);
     expect(parseFilterString("k=x!,j='a,b'")).toEqual([
       [
         { key: 'k', op: '=', value: 'x!' },
@@ -90,16 +84,32 @@ describe('the one tokenizer on edge cases', () => {
   });
 
   it.each([
+    // A value that ends with a quote it does not start with: filters.py refuses it too.
+    [
+      "k=a!'x=y'",
+      "group 1, condition 1: 'k=a!'x=y'' has an unbalanced quote ('); put the value between two quotes or write it without quotes"
+    ],
+    [
+      "a=!'x>y'",
+      "group 1, condition 1: 'a=!'x>y'' has an unbalanced quote ('); put the value between two quotes or write it without quotes"
+    ],
+    [
+      "k=a!'b,c'",
+      "group 1, condition 1: 'k=a!'b,c'' has an unbalanced quote ('); put the value between two quotes or write it without quotes"
+    ],
     [
       "a!'x'",
-      "group 1, condition 1: 'a!'x'' has no operator; use one of = != < <= > >="
+      "group 1, condition 1: 'a!'x'' has an unbalanced quote ('); put the value between two quotes or write it without quotes"
     ],
     [
       "a!'x,y'=3",
-      "group 1, condition 1: 'a!'x,y'' is not a valid metadata key (letters, digits and '_', starting with a letter)"
+      "group 1, condition 1: 'a!'x,y'=3' has an unbalanced quote ('); put the value between two quotes or write it without quotes"
     ],
-    ['a===b', "group 1, condition 1: cannot read 'a===b'"],
-    ['a!==b', "group 1, condition 1: cannot read 'a!==b'"]
+    ['a===b', "group 1, condition 1: '===' is not an operator; use ="],
+    [
+      'a!==b',
+      "group 1, condition 1: '!==' is not an operator; use one of = != < <= > >="
+    ]
   ])('explains %p', (text, message) => {
     expect(() => parseFilterString(text)).toThrow(new FilterError(message));
   });
@@ -131,24 +141,49 @@ describe('the one tokenizer on edge cases', () => {
     expect(parseFilterString('a="x\\"y"')).toEqual([
       [{ key: 'a', op: '=', value: 'x\\"y' }]
     ]);
-    expect(parseFilterString('a="x\\",b=1"')).toEqual([
+    // The quoted value closes after the backslash: what follows has a quote left over.
+    expect(parts('a="x\\",b=1"')).toEqual([
       [
-        { key: 'a', op: '=', value: 'x\\' },
-        { key: 'b', op: '=', value: '1"' }
+        ['a', '=', '"x\\"'],
+        ['b', '=', '1"']
       ]
     ]);
+    expect(() => parseFilterString('a="x\\",b=1"')).toThrow(
+      new FilterError(
+        `group 1, condition 2: 'b=1"' has an unbalanced quote ("); put the value between two quotes or write it without quotes`
+      )
+    );
   });
 
-  it('reads a quote that is never closed as an ordinary character', () => {
-    expect(parseFilterString("a='x,b=1")).toEqual([
+  it('refuses a quote that is never closed, naming the condition (as the server does)', () => {
+    // The scanner keeps the quote as an ordinary character ...
+    expect(parts("a='x,b=1")).toEqual([
       [
-        { key: 'a', op: '=', value: "'x" },
-        { key: 'b', op: '=', value: 1 }
+        ['a', '=', "'x"],
+        ['b', '=', '1']
       ]
     ]);
-    expect(parseFilterString("k='")).toEqual([
-      [{ key: 'k', op: '=', value: "'" }]
-    ]);
+    // ... and the condition says it is unbalanced: never read as two conditions.
+    expect(() => parseFilterString("a='x,b=1")).toThrow(
+      new FilterError(
+        "group 1, condition 1: 'a='x' has an unbalanced quote ('); put the value between two quotes or write it without quotes"
+      )
+    );
+    expect(() => parseFilterString("k='")).toThrow(
+      new FilterError(
+        "group 1, condition 1: 'k='' has an unbalanced quote ('); put the value between two quotes or write it without quotes"
+      )
+    );
+    expect(() => parseFilterString('a=x"')).toThrow(
+      new FilterError(
+        `group 1, condition 1: 'a=x"' has an unbalanced quote ("); put the value between two quotes or write it without quotes`
+      )
+    );
+    expect(() => parseFilterString("a=''x")).toThrow(
+      new FilterError(
+        "group 1, condition 1: 'a=''x' has an unbalanced quote ('); put the value between two quotes or write it without quotes"
+      )
+    );
   });
 
   it('reads a quote inside a word as an ordinary character', () => {
@@ -183,12 +218,17 @@ describe('the one tokenizer on edge cases', () => {
     );
     expect(() => parseFilterString('a=1;,')).toThrow(
       new FilterError(
-        "group 2, condition 1: '' has no operator; use one of = != < <= > >="
+        "group 2, condition 1 is empty (two ',' in a row, or one at the end?)"
       )
     );
     expect(() => parseFilterString('a=1,,b=2')).toThrow(
       new FilterError(
-        "group 1, condition 2: '' has no operator; use one of = != < <= > >="
+        "group 1, condition 2 is empty (two ',' in a row, or one at the end?)"
+      )
+    );
+    expect(() => parseFilterString('a=1,')).toThrow(
+      new FilterError(
+        "group 1, condition 2 is empty (two ',' in a row, or one at the end?)"
       )
     );
   });

@@ -124,9 +124,9 @@ describe('SearchModel', () => {
     search.setFilterText('energy>>3');
     await search.run();
     expect(lake.count('GET search')).toBe(0);
-    // The same words as escape_dlaas/domain/filters.py: '>>' reads as a range without a key.
+    // The same words as escape_dlaas/domain/filters.py: '>>' is named.
     expect(search.filterError).toBe(
-      "group 1, condition 1: '' is not a valid metadata key (letters, digits and '_', starting with a letter)"
+      "group 1, condition 1: '>>' is not an operator; use > or >="
     );
   });
 

@@ -24,6 +24,7 @@ import {
   searchItem,
   TARGETS
 } from './fakeLake';
+import { jsonResponse } from './fakeServer';
 import { cleanup, fakeActions, render, trans } from './testUtils';
 
 afterEach(() => cleanup());
@@ -511,6 +512,122 @@ describe('with a model', () => {
     });
   });
 
+  describe('search hints', () => {
+    const caseHint = {
+      kind: 'case' as const,
+      field: 'filter',
+      message:
+        "Nothing has telescope = 'LOFAR', but there is data with 'lofar': letter case matters.",
+      suggestion: 'telescope=lofar'
+    };
+    const keyHint = {
+      kind: 'unknown_key' as const,
+      field: 'filter',
+      message:
+        "This catalogue does not use the metadata key 'colour'. Keys it uses: energy, telescope.",
+      suggestion: null
+    };
+
+    beforeEach(() => {
+      lake.overrides.set('GET search', (_, url) =>
+        (url.searchParams.get('filters') ?? '').includes('LOFAR')
+          ? jsonResponse({
+              items: [],
+              next_cursor: null,
+              hints: [caseHint, keyHint]
+            })
+          : jsonResponse({
+              items: lake.items.slice(0, 1),
+              next_cursor: null,
+              hints: []
+            })
+      );
+    });
+
+    async function searchWith(filter: string): Promise<HTMLElement> {
+      const node = await render(
+        live(() => (
+          <SearchView model={model} actions={fakeActions()} trans={trans} />
+        ))
+      );
+      fireEvent.change(
+        within(node).getByRole('textbox', { name: 'Metadata filter' }),
+        { target: { value: filter } }
+      );
+      fireEvent.submit(within(node).getByRole('search'));
+      return node;
+    }
+
+    it('says why nothing matched, and searches for the suggestion in one click', async () => {
+      const node = await searchWith('telescope=LOFAR,colour=red');
+      const hints = await waitFor(() =>
+        within(node).getByRole('alert', { name: 'Why nothing matched' })
+      );
+      expect(within(node).getByRole('status').textContent).toBe(
+        'No data matches this search.'
+      );
+      expect(hints.textContent).toContain(caseHint.message);
+      expect(hints.textContent).toContain(keyHint.message);
+      // Only a hint with a suggestion has a button.
+      expect(within(hints).getAllByRole('button')).toHaveLength(1);
+
+      fireEvent.click(
+        within(hints).getByRole('button', {
+          name: 'Search for telescope=lofar'
+        })
+      );
+      await waitFor(() => within(node).getByRole('list', { name: 'Results' }));
+      expect(
+        within(node).getByRole<HTMLInputElement>('textbox', {
+          name: 'Metadata filter'
+        }).value
+      ).toBe('telescope=lofar');
+      expect(
+        within(node).queryByRole('alert', { name: 'Why nothing matched' })
+      ).toBeNull();
+      expect(JSON.parse(lake.queries('GET search')[1].get('filters')!)).toEqual(
+        [[{ key: 'telescope', op: '=', value: 'lofar' }]]
+      );
+    });
+
+    it('shows no hint when the server has none', async () => {
+      lake.overrides.set('GET search', () =>
+        jsonResponse({ items: [], next_cursor: null, hints: [] })
+      );
+      const node = await searchWith('telescope=ska');
+      await waitFor(() =>
+        expect(within(node).getByRole('status').textContent).toBe(
+          'No data matches this search.'
+        )
+      );
+      expect(within(node).queryByRole('alert')).toBeNull();
+    });
+
+    it('clears a refused search from the screen when the filter is edited', async () => {
+      lake.overrides.set('GET search', () =>
+        errorResponse(
+          400,
+          "group 1, condition 1: the value for 'a' contains an invisible character (U+200B)",
+          'invalid_filter',
+          'filters'
+        )
+      );
+      const node = await searchWith('a=x');
+      await waitFor(() =>
+        within(node).getByRole('alert', { name: 'Search failed' })
+      );
+      fireEvent.change(
+        within(node).getByRole('textbox', { name: 'Metadata filter' }),
+        { target: { value: 'a=y' } }
+      );
+      await waitFor(() =>
+        expect(
+          within(node).queryByRole('alert', { name: 'Search failed' })
+        ).toBeNull()
+      );
+    });
+  });
+
   describe('result row', () => {
     it('prefers the availability of the watch poll to that of the search', async () => {
       const item = searchItem('ska:AA05_quicklook_0001', {
@@ -535,6 +652,10 @@ describe('with a model', () => {
       const row = within(node).getByRole('listitem', { name: item.did });
       expect(within(row).getByRole('img').dataset.state).toBe('AVAILABLE');
       expect(row.textContent).toContain('AA05_quicklook_0001');
+      // A name cut at the panel's width is readable in full on hover.
+      expect(
+        row.querySelector('.jp-DLaaS-resultName')?.getAttribute('title')
+      ).toBe(item.did);
       expect(row.textContent).toContain('ska · 4.1 kB · 1 file');
       expect(
         within(row)
@@ -677,6 +798,15 @@ describe('with a model', () => {
           />
         ))
       );
+
+    it('shows the whole name and DID, never cut; the DID on hover of the title', async () => {
+      const node = await renderDetails(fakeActions());
+      const heading = within(node).getByRole('heading', {
+        name: 'L2023_712342_HBA'
+      });
+      expect(heading.getAttribute('title')).toBe(did);
+      expect(node.querySelector('.jp-DLaaS-didLine')?.textContent).toBe(did);
+    });
 
     it('shows metadata with the DOI as a link', async () => {
       const node = await renderDetails(fakeActions());
@@ -888,6 +1018,9 @@ describe('with a model', () => {
         name: 'ska:AA05_quicklook_0001'
       });
       expect(within(item).getByRole('img').dataset.state).toBe('AVAILABLE');
+      expect(
+        item.querySelector('.jp-DLaaS-resultName')?.getAttribute('title')
+      ).toBe('ska:AA05_quicklook_0001');
       fireEvent.click(
         within(item).getByRole('button', {
           name: 'Stop watching ska:AA05_quicklook_0001'

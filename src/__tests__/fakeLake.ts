@@ -115,9 +115,13 @@ export function whoami(expiresIn: number | null = 3600): IWhoAmI {
 export function errorResponse(
   status: number,
   message: string,
-  reason: string
+  reason: string,
+  field?: string
 ): Response {
-  return jsonResponse({ message, reason }, status);
+  return jsonResponse(
+    field === undefined ? { message, reason } : { message, reason, field },
+    status
+  );
 }
 
 type Route = (request: Request, url: URL) => Response | Promise<Response>;

@@ -95,11 +95,27 @@ export interface ISearchItem {
   availability?: IAvailability | null;
 }
 
+/** Why a metadata search may have found nothing, and what to search for instead. */
+export interface ISearchHint {
+  /** `unknown_key`, `case` (the value in another letter case) or `quotes` (quotes typed around a value). */
+  kind: 'unknown_key' | 'case' | 'quotes';
+  /** The request field the hint is about (`filter`). */
+  field: string;
+  /** In plain words, for the scientist. */
+  message: string;
+  /** The whole filter, corrected, in the text form; null when there is no single fix. */
+  suggestion: string | null;
+}
+
 /** Body of `GET instances/{i}/search`. */
 export interface ISearchResponse {
   items: ISearchItem[];
   next_cursor: string | null;
   scopes_searched?: string[];
+  /** Whether a scope had more matches than a cursor can reach (they are left out). */
+  truncated?: boolean;
+  /** Why a metadata search found nothing: only with an empty first page, else []. */
+  hints?: ISearchHint[];
 }
 
 /** One metadata condition; a filter is OR groups of AND-ed conditions. */

@@ -227,6 +227,9 @@ export function SearchResults(props: ISearchViewProps): JSX.Element | null {
           <p>{search.error.message}</p>
         </AlertMessage>
       )}
+      {search.state === 'ready' && items.length === 0 && (
+        <SearchHints {...props} />
+      )}
       {items.length > 0 && (
         <VirtualList
           items={items}
@@ -247,6 +250,37 @@ export function SearchResults(props: ISearchViewProps): JSX.Element | null {
         />
       )}
     </section>
+  );
+}
+
+/**
+ * Why the search found nothing, as the server explains it: each hint's
+ * message, and a button that searches for its corrected filter.
+ */
+export function SearchHints(props: ISearchViewProps): JSX.Element | null {
+  const { model, trans } = props;
+  const search = model.search;
+  if (search.hints.length === 0) {
+    return null;
+  }
+  return (
+    <AlertMessage kind="warning" label={trans.__('Why nothing matched')}>
+      {search.hints.map((hint, index) => (
+        <div key={index} className="jp-DLaaS-searchHint">
+          <p>{hint.message}</p>
+          {hint.suggestion !== null && (
+            <button
+              type="button"
+              className="jp-mod-styled jp-DLaaS-searchHintButton"
+              disabled={model.instanceName === null}
+              onClick={() => void search.searchFor(hint.suggestion!)}
+            >
+              {trans.__('Search for %1', hint.suggestion)}
+            </button>
+          )}
+        </div>
+      ))}
+    </AlertMessage>
   );
 }
 
@@ -320,7 +354,9 @@ export function ResultRow(props: IResultRowProps): JSX.Element {
         )}
         onClick={() => void model.openDetails(item.did)}
       >
-        <span className="jp-DLaaS-resultName">{item.name}</span>
+        <span className="jp-DLaaS-resultName" title={item.did}>
+          {item.name}
+        </span>
         <span className="jp-DLaaS-resultLine">
           <span className="jp-DLaaS-resultMeta">{details}</span>
           <AvailabilityBadge

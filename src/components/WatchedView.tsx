@@ -59,7 +59,7 @@ export function WatchedView(props: IWatchedViewProps): JSX.Element {
                   void model.openDetails(entry.did, entry.instance)
                 }
               >
-                <span className="jp-DLaaS-resultName">
+                <span className="jp-DLaaS-resultName" title={entry.did}>
                   {didName(entry.did)}
                 </span>
                 <span className="jp-DLaaS-resultMeta">

@@ -3,7 +3,12 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { DataLakeAPI } from '../api/client';
 import { DataLakeRequestError, toRequestError } from '../api/request';
-import { DidTypeFilter, ISearchItem, ISearchQuery } from '../api/types';
+import {
+  DidTypeFilter,
+  ISearchHint,
+  ISearchItem,
+  ISearchQuery
+} from '../api/types';
 import {
   emptyRow,
   groupsToRows,
@@ -42,6 +47,54 @@ export const EMPTY_DRAFT: Readonly<ISearchDraft> = {
   filterRows: [[emptyRow()]],
   builderOpen: false
 };
+
+/** The parts of the form that make the query (not how it is shown). */
+type QueryPart = 'pattern' | 'scope' | 'type' | 'filter';
+
+/**
+ * The parts of the form a refused search was about: editing one of them
+ * makes the server's answer stale. Null: any part may be at fault.
+ */
+function partsAtFault(error: DataLakeRequestError): QueryPart[] | null {
+  if (error.reason === 'empty_search') {
+    return ['pattern', 'filter'];
+  }
+  switch (error.field) {
+    case 'q':
+      return ['pattern'];
+    case 'scope':
+      // "scope:pattern" typed in the name box sets the scope too.
+      return ['scope', 'pattern'];
+    case 'type':
+      return ['type'];
+    case 'filter':
+    case 'filters':
+      return ['filter'];
+    default:
+      return null;
+  }
+}
+
+/** The query parts a change of the draft touches. */
+function changedParts(before: ISearchDraft, after: ISearchDraft): QueryPart[] {
+  const parts: QueryPart[] = [];
+  if (before.pattern !== after.pattern) {
+    parts.push('pattern');
+  }
+  if (before.scope !== after.scope) {
+    parts.push('scope');
+  }
+  if (before.type !== after.type) {
+    parts.push('type');
+  }
+  if (
+    before.filterText !== after.filterText ||
+    JSON.stringify(before.filterRows) !== JSON.stringify(after.filterRows)
+  ) {
+    parts.push('filter');
+  }
+  return parts;
+}
 
 /** The parts of a saved search form (e.g. from a past session) that have the right types. */
 export function validDraft(
@@ -104,9 +157,21 @@ export class SearchModel implements IDisposable {
     return this._state;
   }
 
-  /** Error of the last search (server message for the scientist). */
+  /**
+   * Error of the last search (server message for the scientist). Cleared
+   * when a new search starts, and when the user edits the part of the form
+   * the server refused.
+   */
   get error(): DataLakeRequestError | null {
     return this._error;
+  }
+
+  /**
+   * Why the search shown found nothing, with a corrected filter where there
+   * is one (the server sends them with an empty first page); else empty.
+   */
+  get hints(): readonly ISearchHint[] {
+    return this._hints;
   }
 
   get items(): readonly ISearchItem[] {
@@ -208,6 +273,12 @@ export class SearchModel implements IDisposable {
     };
   }
 
+  /** Put a corrected filter (a hint's suggestion, text form) in the form and search with it. */
+  async searchFor(filterText: string): Promise<void> {
+    this.setFilterText(filterText);
+    await this.run();
+  }
+
   /** Run the search of the form from its first page. */
   async run(): Promise<void> {
     const instance = this._instance();
@@ -218,6 +289,8 @@ export class SearchModel implements IDisposable {
     try {
       query = this.buildQuery();
     } catch (error) {
+      // The previous search's error is not this one's: the filter's own is shown.
+      this._dropError();
       this._filterError = (error as Error).message;
       this._changed.emit();
       return;
@@ -228,6 +301,7 @@ export class SearchModel implements IDisposable {
     this._query = query;
     this._queryInstance = instance;
     this._items = [];
+    this._hints = [];
     this._nextCursor = null;
     this._error = null;
     this._state = 'loading';
@@ -264,6 +338,7 @@ export class SearchModel implements IDisposable {
     this._generation++;
     this._abort?.abort();
     this._items = [];
+    this._hints = [];
     this._nextCursor = null;
     this._query = null;
     this._queryInstance = null;
@@ -301,6 +376,9 @@ export class SearchModel implements IDisposable {
       }
       this._items =
         cursor === null ? page.items : [...this._items, ...page.items];
+      if (cursor === null) {
+        this._hints = page.hints ?? [];
+      }
       this._nextCursor = page.next_cursor;
       this._state = 'ready';
       this._changed.emit();
@@ -340,8 +418,29 @@ export class SearchModel implements IDisposable {
   }
 
   private _setDraft(change: Partial<ISearchDraft>): void {
-    this._draft = { ...this._draft, ...change };
+    const before = this._draft;
+    this._draft = { ...before, ...change };
+    const error = this._error;
+    if (error !== null && (error.status === 400 || error.status === 422)) {
+      // A refusal of what was typed is stale once that is edited.
+      const atFault = partsAtFault(error);
+      const changed = changedParts(before, this._draft);
+      if (changed.some(part => atFault === null || atFault.includes(part))) {
+        this._dropError();
+      }
+    }
     this._changed.emit();
+  }
+
+  /** Forget the last search's error; the rows it left stay, as results. */
+  private _dropError(): void {
+    if (this._error === null) {
+      return;
+    }
+    this._error = null;
+    if (this._state === 'error') {
+      this._state = this._items.length > 0 ? 'ready' : 'idle';
+    }
   }
 
   private _abort: AbortController | null = null;
@@ -351,6 +450,7 @@ export class SearchModel implements IDisposable {
   private _error: DataLakeRequestError | null = null;
   private _filterError: string | null = null;
   private _generation = 0;
+  private _hints: ISearchHint[] = [];
   private _instance: () => string | null;
   private _isDisposed = false;
   private _items: ISearchItem[] = [];

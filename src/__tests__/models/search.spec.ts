@@ -204,6 +204,213 @@ describe('SearchModel', () => {
     expect(search.query).toBeNull();
     expect(search.hasMore).toBe(false);
   });
+  describe('when nothing matches', () => {
+    const hints = [
+      {
+        kind: 'case',
+        field: 'filter',
+        message:
+          "Nothing has telescope = 'LOFAR', but there is data with 'lofar': letter case matters.",
+        suggestion: 'telescope=lofar,energy>140'
+      },
+      {
+        kind: 'unknown_key',
+        field: 'filter',
+        message:
+          "This catalogue does not use the metadata key 'colour'. Keys it uses: energy, telescope.",
+        suggestion: null
+      }
+    ];
+
+    beforeEach(() => {
+      lake.overrides.set('GET search', (_, url) => {
+        const filters = url.searchParams.get('filters') ?? '';
+        return filters.includes('LOFAR')
+          ? jsonResponse({ items: [], next_cursor: null, hints })
+          : jsonResponse({
+              items: lake.items.slice(0, 1),
+              next_cursor: null,
+              hints: []
+            });
+      });
+    });
+
+    it("keeps the server's hints with the empty results", async () => {
+      search.setFilterText('telescope=LOFAR,energy>140');
+      await search.run();
+      expect(search.state).toBe('ready');
+      expect(search.items).toEqual([]);
+      expect(search.hints).toEqual(hints);
+    });
+
+    it("searches for a hint's suggestion: the form shows it, the hints go", async () => {
+      search.setFilterText('telescope=LOFAR,energy>140');
+      await search.run();
+      await search.searchFor(search.hints[0].suggestion!);
+
+      expect(search.draft.filterText).toBe('telescope=lofar,energy>140');
+      expect(search.draft.filterRows).toEqual([
+        [
+          { key: 'telescope', op: '=', value: 'lofar' },
+          { key: 'energy', op: '>', value: '140', kind: 'number' }
+        ]
+      ]);
+      const [, second] = lake.queries('GET search');
+      expect(JSON.parse(second.get('filters')!)).toEqual([
+        [
+          { key: 'telescope', op: '=', value: 'lofar' },
+          { key: 'energy', op: '>', value: 140 }
+        ]
+      ]);
+      expect(search.items.map(item => item.did)).toEqual([
+        'lofar:L2023_712342_HBA'
+      ]);
+      expect(search.hints).toEqual([]);
+    });
+
+    it('forgets the hints with the results, and while a new search runs', async () => {
+      search.setFilterText('telescope=LOFAR');
+      await search.run();
+      expect(search.hints).toHaveLength(2);
+      search.clearResults();
+      expect(search.hints).toEqual([]);
+
+      await search.run();
+      expect(search.hints).toHaveLength(2);
+      const running = search.run();
+      expect(search.state).toBe('loading');
+      expect(search.hints).toEqual([]);
+      await running;
+    });
+  });
+
+  describe("a refused search's error", () => {
+    function refuse(
+      status: number,
+      message: string,
+      reason: string,
+      field?: string
+    ) {
+      lake.overrides.set('GET search', () =>
+        errorResponse(status, message, reason, field)
+      );
+    }
+
+    it('goes when the part of the form it is about is edited', async () => {
+      refuse(
+        400,
+        "group 1, condition 1: the value for 'a' contains an invisible character (U+200B)",
+        'invalid_filter',
+        'filters'
+      );
+      search.setPattern('L2023*');
+      search.setFilterText('telescope=lofar');
+      await search.run();
+      expect(search.error?.field).toBe('filters');
+
+      // Other parts: the refusal still holds.
+      search.setPattern('L2024*');
+      search.setType('dataset');
+      search.setBuilderOpen(true);
+      expect(search.state).toBe('error');
+      expect(search.error).not.toBeNull();
+
+      search.setFilterText('telescope=ska');
+      expect(search.error).toBeNull();
+      expect(search.state).toBe('idle');
+    });
+
+    it('goes with an edit of the builder too', async () => {
+      refuse(400, 'bad filter', 'invalid_filter', 'filters');
+      search.setFilterText('telescope=lofar');
+      await search.run();
+      search.setFilterRows([[{ key: 'telescope', op: '=', value: 'ska' }]]);
+      expect(search.error).toBeNull();
+    });
+
+    it('about the name pattern goes when the pattern is edited', async () => {
+      refuse(
+        400,
+        "'::' is not a valid search: the pattern (after ':') is empty",
+        'invalid_pattern',
+        'q'
+      );
+      search.setPattern('::');
+      await search.run();
+      search.setFilterText('telescope=lofar');
+      expect(search.error).not.toBeNull();
+      search.setPattern('lofar:*');
+      expect(search.error).toBeNull();
+    });
+
+    it('of an empty search goes with a pattern or a filter', async () => {
+      refuse(
+        400,
+        'type a name pattern (e.g. *.fits) or add a metadata filter',
+        'empty_search',
+        'q'
+      );
+      await search.run();
+      search.setFilterText('telescope=lofar');
+      expect(search.error).toBeNull();
+    });
+
+    it('of a service stays until the next search, which clears it', async () => {
+      refuse(
+        503,
+        'Rucio is not answering; try again in a minute.',
+        'service_unavailable'
+      );
+      search.setPattern('L2023*');
+      await search.run();
+      search.setPattern('L2024*');
+      search.setFilterText('energy>1');
+      expect(search.error?.status).toBe(503);
+
+      lake.overrides.clear();
+      const running = search.run();
+      expect(search.error).toBeNull();
+      await running;
+      expect(search.error).toBeNull();
+      expect(search.state).toBe('ready');
+      expect(search.items.length).toBeGreaterThan(0);
+    });
+
+    it('is not left above a search the filter keeps from starting', async () => {
+      refuse(
+        503,
+        'Rucio is not answering; try again in a minute.',
+        'service_unavailable'
+      );
+      search.setPattern('L2023*');
+      await search.run();
+      expect(search.state).toBe('error');
+
+      search.setFilterText('energy>>3');
+      await search.run();
+      expect(lake.count('GET search')).toBe(1);
+      expect(search.error).toBeNull();
+      expect(search.state).toBe('idle');
+      expect(search.filterError).toBe(
+        "group 1, condition 1: '>>' is not an operator; use > or >="
+      );
+    });
+
+    it('of describing a page goes with the next search; the rows it left stay until then', async () => {
+      lake.overrides.set('POST describe', () =>
+        errorResponse(504, 'Rucio did not answer within 30 s', 'timeout')
+      );
+      search.setPattern('L2023*');
+      await search.run();
+      expect(search.state).toBe('error');
+      expect(search.items).toHaveLength(2);
+
+      lake.overrides.clear();
+      await search.run();
+      expect(search.error).toBeNull();
+      expect(search.state).toBe('ready');
+    });
+  });
 });
 
 describe('validDraft', () => {

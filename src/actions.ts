@@ -17,7 +17,7 @@ import { MakeAvailableBody } from './components/MakeAvailableForm';
 import { formatDuration } from './format';
 import { IDidPathsResponse, IRule } from './api/types';
 import { DataLakeModel } from './models/datalake';
-import { relativeToServerRoot } from './paths';
+import { NOTIFICATION_MAX_LENGTH } from './notifications';
 import { pathsSnippet } from './snippets';
 import { IDataLakeActions, IMakeAvailableItem } from './tokens';
 
@@ -164,14 +164,19 @@ export class DataLakeActions implements IDataLakeActions {
     }
   }
 
+  /**
+   * Show the DID's own folder (`data-lake/<scope>/<dataset>`, links named as
+   * in Rucio) in the file browser; the server gives it relative to the root
+   * the file browser shows, or null when it is outside.
+   */
   async openInFileBrowser(did: string): Promise<void> {
     const trans = this._trans;
     const paths = await this._paths(did);
     const directory = paths ? Private.directoryOf(paths) : null;
-    if (!directory) {
+    if (!paths || !directory) {
       return;
     }
-    const relative = relativeToServerRoot(directory, this._serverRoot());
+    const relative = paths.relative_directory ?? null;
     if (relative === null) {
       Notification.warning(
         trans.__(
@@ -200,12 +205,34 @@ export class DataLakeActions implements IDataLakeActions {
     Notification.info(this._trans.__('Copied %1', path), { autoClose: 3000 });
   }
 
+  /** Copy the DID's own folder (where its links are). */
   async copyPaths(did: string): Promise<void> {
     const paths = await this._paths(did);
     const directory = paths ? Private.directoryOf(paths) : null;
     if (directory) {
       this.copyPath(directory);
     }
+  }
+
+  /**
+   * Copy the path of one file of a DID: its link in the DID's folder, asked
+   * for now (the moment the server brings the folder in line); the file's
+   * own local path when the folder has no link for it or cannot be read.
+   */
+  async copyFilePath(
+    did: string,
+    fileDid: string,
+    localPath: string
+  ): Promise<void> {
+    let path = localPath;
+    try {
+      const paths = await this._model.paths(did);
+      this._noteFolderProblem(did, paths);
+      path = paths.paths[fileDid] ?? localPath;
+    } catch {
+      // The file's own path still opens it.
+    }
+    this.copyPath(path);
   }
 
   async insertSnippet(did: string): Promise<void> {
@@ -253,29 +280,27 @@ export class DataLakeActions implements IDataLakeActions {
     this._openSettings();
   }
 
-  /** The DID's local paths, or null (the reason is notified). */
+  /**
+   * The DID's local paths, asked every time: asking is what brings the DID's
+   * folder in line with Rucio. Null when there are none (the reason is notified).
+   */
   private async _paths(did: string): Promise<IDidPathsResponse | null> {
     const trans = this._trans;
-    const transfer = this._model.transfers.find(
-      this._model.instanceName ?? '',
-      did
-    );
-    let paths: IDidPathsResponse | null = transfer?.paths ?? null;
-    if (paths === null || Object.keys(paths.paths).length === 0) {
-      try {
-        paths = await this._model.paths(did);
-      } catch (error) {
-        Notification.error(
-          trans.__(
-            'Could not find the local files of %1: %2',
-            did,
-            (error as Error).message
-          ),
-          { autoClose: 10000 }
-        );
-        return null;
-      }
+    let paths: IDidPathsResponse;
+    try {
+      paths = await this._model.paths(did);
+    } catch (error) {
+      Notification.error(
+        trans.__(
+          'Could not find the local files of %1: %2',
+          did,
+          (error as Error).message
+        ),
+        { autoClose: 10000 }
+      );
+      return null;
     }
+    this._noteFolderProblem(did, paths);
     if (Object.keys(paths.paths).length === 0) {
       Notification.warning(
         trans.__(
@@ -287,6 +312,34 @@ export class DataLakeActions implements IDataLakeActions {
       return null;
     }
     return paths;
+  }
+
+  /** Say what kept files out of the DID's folder, when something did. */
+  private _noteFolderProblem(did: string, paths: IDidPathsResponse): void {
+    const problem = paths.folder_problem;
+    if (!problem) {
+      return;
+    }
+    const trans = this._trans;
+    const message = trans.__('%1: %2', did, problem);
+    Notification.warning(message, {
+      autoClose: 20000,
+      actions:
+        message.length > NOTIFICATION_MAX_LENGTH
+          ? [
+              {
+                label: trans.__('Show full message'),
+                caption: trans.__('Show the whole explanation'),
+                callback: () =>
+                  void showDialog({
+                    title: trans.__('The folder of %1', did),
+                    body: problem,
+                    buttons: [Dialog.okButton({ label: trans.__('Close') })]
+                  }).catch(() => undefined)
+              }
+            ]
+          : []
+    });
   }
 
   private _copy: (text: string) => void;
@@ -307,7 +360,7 @@ export namespace DataLakeActions {
     /** The active notebook, if the notebook plugin is there. */
     notebook?: INotebookTarget | null;
     openSettings: () => void;
-    /** The server's root directory; defaults to PageConfig's `serverRoot`. */
+    /** The server's root directory, named in messages; defaults to PageConfig's `serverRoot`. */
     serverRoot?: () => string;
     /** Copies text; defaults to JupyterLab's clipboard. */
     copy?: (text: string) => void;

@@ -194,14 +194,8 @@ export class TransferNotifier implements IDisposable {
         {
           label: trans.__('Copy path'),
           caption: trans.__('Copy the local folder of the files'),
-          callback: () => {
-            const directory = transfer.paths?.directory;
-            if (directory) {
-              this._actions.copyPath(directory);
-            } else {
-              void this._actions.copyPaths(transfer.did);
-            }
-          }
+          // Asked again: asking brings the DID's folder in line with Rucio.
+          callback: () => void this._actions.copyPaths(transfer.did)
         }
       );
     }

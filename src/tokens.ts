@@ -131,6 +131,8 @@ export interface IDataLakeActions {
   copyPath(path: string): void;
   /** Copy the DID's local folder (or its one file) to the clipboard. */
   copyPaths(did: string): Promise<void>;
+  /** Copy the path of one of the DID's files: its link in the DID's folder, else `localPath`. */
+  copyFilePath(did: string, fileDid: string, localPath: string): Promise<void>;
   /** Insert a cell defining the DID's local paths below the active cell of the active notebook. */
   insertSnippet(did: string): Promise<void>;
   /** Whether there is a notebook to insert code in. */

@@ -3,12 +3,26 @@ import { fireEvent, waitFor } from '@testing-library/dom';
 
 import { DataLakeActions, INotebookTarget } from '../actions';
 import { DataLakeModel } from '../models/datalake';
-import { availability, FakeLake, INSTANCE, rule } from './fakeLake';
+import {
+  availability,
+  errorResponse,
+  FakeLake,
+  INSTANCE,
+  rule,
+  TARGETS
+} from './fakeLake';
+import { until } from './async';
 import { dialog, pressDialogButton, trans } from './testUtils';
 
 describe('DataLakeActions', () => {
   const did = 'ska:AA05_quicklook_0001';
-  const file = '/lake/rses/notebook-local/ska/64/25/AA05_quicklook_0001.fits';
+  const fileDid = 'ska:AA05_quicklook_0001.fits';
+  // The DID's own folder under Jupyter's root, with a link per file ...
+  const folder = '/home/jovyan/data-lake/ska/AA05_quicklook_0001';
+  const file = `${folder}/AA05_quicklook_0001.fits`;
+  // ... to the replica in Rucio's hashed layout.
+  const replica =
+    '/lake/rses/notebook-local/ska/64/25/AA05_quicklook_0001.fits';
   let lake: FakeLake;
   let model: DataLakeModel;
   let openFolder: jest.Mock;
@@ -37,7 +51,8 @@ describe('DataLakeActions', () => {
   beforeEach(async () => {
     lake = new FakeLake();
     lake.states.set(did, availability(did, 'AVAILABLE', { total: 1 }, 4096));
-    lake.paths.set(did, { 'ska:AA05_quicklook_0001.fits': file });
+    lake.paths.set(did, { [fileDid]: file });
+    lake.folders.set(did, { replica_paths: { [fileDid]: replica } });
     model = new DataLakeModel({
       frontendVersion: '0.1.0',
       serverSettings: lake.settings
@@ -46,7 +61,7 @@ describe('DataLakeActions', () => {
     await model.refresh();
     openFolder = jest.fn(async () => undefined);
     copy = jest.fn();
-    serverRoot = '/lake/rses';
+    serverRoot = '/home/jovyan';
     const inserted: string[] = [];
     notebook = {
       inserted,
@@ -111,13 +126,26 @@ describe('DataLakeActions', () => {
     });
   });
 
-  it('opens the local folder in the file browser, relative to the server root', async () => {
+  it("opens the DID's own folder in the file browser, as the server names it", async () => {
     await createActions().openInFileBrowser(did);
-    expect(openFolder).toHaveBeenCalledWith('notebook-local/ska/64/25');
+    expect(openFolder).toHaveBeenCalledWith(
+      'data-lake/ska/AA05_quicklook_0001'
+    );
+    // The server's relative path is used as it is: the root need not be known here.
+    serverRoot = '';
+    await createActions().openInFileBrowser(did);
+    expect(openFolder).toHaveBeenLastCalledWith(
+      'data-lake/ska/AA05_quicklook_0001'
+    );
+    expect(messages('warning')).toEqual([]);
   });
 
   it('explains when the files are outside what the file browser shows', async () => {
-    serverRoot = '/home/jovyan';
+    lake.paths.set(did, { [fileDid]: replica });
+    lake.folders.set(did, {
+      directory: '/lake/rses/notebook-local/ska/64/25',
+      relative_directory: null
+    });
     await createActions().openInFileBrowser(did);
     expect(openFolder).not.toHaveBeenCalled();
     expect(messages('warning')[0]).toBe(
@@ -125,12 +153,69 @@ describe('DataLakeActions', () => {
     );
   });
 
-  it('copies the folder of the files', async () => {
+  it("copies the DID's folder", async () => {
     await createActions().copyPaths(did);
-    expect(copy).toHaveBeenCalledWith('/lake/rses/notebook-local/ska/64/25');
-    expect(messages('info')).toEqual([
-      'Copied /lake/rses/notebook-local/ska/64/25'
+    expect(copy).toHaveBeenCalledWith(folder);
+    expect(messages('info')).toEqual([`Copied ${folder}`]);
+  });
+
+  it('asks the server at every action: asking is what keeps the folder in line', async () => {
+    const actions = createActions();
+    // A transfer that ended with the paths of that moment ...
+    const transfer = await model.makeAvailable({
+      did,
+      target: TARGETS[0],
+      lifetimeDays: 1
+    });
+    await until(() => transfer.paths !== null, 'the paths of the transfer');
+    const before = lake.count('GET did/paths');
+    // ... is not where the actions take them from.
+    await actions.openInFileBrowser(did);
+    await actions.copyPaths(did);
+    await actions.insertSnippet(did);
+    await actions.copyFilePath(did, fileDid, replica);
+    expect(lake.count('GET did/paths')).toBe(before + 4);
+  });
+
+  it('warns about what kept files out of the folder, and still gives the paths', async () => {
+    const problem =
+      "1 file(s) have no link in /home/jovyan/data-lake (a name that cannot be a file name here, or something else already has it); their paths are the replicas' own.";
+    lake.folders.set(did, { folder_problem: problem });
+    await createActions().copyPaths(did);
+    expect(copy).toHaveBeenCalledWith(folder);
+    const [warning] = Notification.manager.notifications.filter(
+      one => one.type === 'warning'
+    );
+    expect(warning.message).toBe(`${did}: ${problem}`);
+    // Longer than a notification shows: the whole text is one click away.
+    expect(warning.options.actions!.map(action => action.label)).toEqual([
+      'Show full message'
     ]);
+    warning.options.actions![0].callback(new MouseEvent('click'));
+    const node = await dialog();
+    expect(node.textContent).toContain(problem);
+  });
+
+  it("copies a file's link in the DID's folder, else its own path", async () => {
+    const actions = createActions();
+    await actions.copyFilePath(did, fileDid, replica);
+    expect(copy).toHaveBeenLastCalledWith(file);
+    expect(lake.queries('GET did/paths').pop()?.get('did')).toBe(did);
+
+    // No link for it (e.g. a name that cannot be a file name here).
+    await actions.copyFilePath(
+      did,
+      'ska:other.fits',
+      '/lake/rses/x/other.fits'
+    );
+    expect(copy).toHaveBeenLastCalledWith('/lake/rses/x/other.fits');
+
+    // The folder cannot be asked about: the file's own path still opens it.
+    lake.overrides.set('GET did/paths', () =>
+      errorResponse(504, 'Rucio did not answer within 30 s', 'timeout')
+    );
+    await actions.copyFilePath(did, fileDid, replica);
+    expect(copy).toHaveBeenLastCalledWith(replica);
   });
 
   it('says when no file is at the notebook yet', async () => {

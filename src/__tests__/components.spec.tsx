@@ -889,9 +889,13 @@ describe('with a model', () => {
           name: 'Copy the path of L712342_SB_000_uv.MS.tar'
         })
       );
-      expect(actions.copyPath).toHaveBeenCalledWith(
+      // The link in the dataset's folder, asked for at the click; the file's own path if none.
+      expect(actions.copyFilePath).toHaveBeenCalledWith(
+        did,
+        'lofar:L712342_SB_000_uv.MS.tar',
         '/lake/rses/notebook-local/lofar/aa/bb/L712342_SB_000_uv.MS.tar'
       );
+      expect(actions.copyPath).not.toHaveBeenCalled();
       expect(within(second).queryByRole('button')).toBeNull();
     });
 

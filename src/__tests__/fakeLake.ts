@@ -8,6 +8,7 @@ import {
   IAvailability,
   IDidDetails,
   IDidFile,
+  IDidPathsResponse,
   IRule,
   ISearchItem,
   ITarget,
@@ -152,8 +153,23 @@ export class FakeLake {
   rules = new Map<string, IRule[]>();
   /** Files per DID. */
   files = new Map<string, IDidFile[]>();
-  /** Local paths per DID. */
+  /**
+   * Local paths per DID: the links in its folder (under `root`) or,
+   * without one, the replicas' own paths.
+   */
   paths = new Map<string, Record<string, string>>();
+  /** Jupyter's root: `did/paths` gives the folder relative to it. */
+  root = '/home/jovyan';
+  /** What `did/paths` says of a DID's folder, when not derived from `paths`. */
+  folders = new Map<
+    string,
+    Partial<
+      Pick<
+        IDidPathsResponse,
+        'replica_paths' | 'directory' | 'relative_directory' | 'folder_problem'
+      >
+    >
+  >();
   whoami: IWhoAmI = whoami();
   /** Replace a route to make the lake misbehave, e.g. `overrides.set('POST rules', ...)`. */
   overrides = new Map<string, Route>();
@@ -343,14 +359,23 @@ export class FakeLake {
       case 'GET did/paths': {
         const paths = this.paths.get(did) ?? {};
         const values = Object.values(paths);
-        return jsonResponse({
+        const directory = values.length
+          ? values[0].slice(0, values[0].lastIndexOf('/'))
+          : null;
+        const answer: IDidPathsResponse = {
           did,
           paths,
+          replica_paths: paths,
           missing: [],
-          directory: values.length
-            ? values[0].slice(0, values[0].lastIndexOf('/'))
-            : null
-        });
+          directory,
+          relative_directory:
+            directory !== null && directory.startsWith(this.root + '/')
+              ? directory.slice(this.root.length + 1)
+              : null,
+          folder_problem: null,
+          ...this.folders.get(did)
+        };
+        return jsonResponse(answer);
       }
       case 'GET rules':
         return jsonResponse({

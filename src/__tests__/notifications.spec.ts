@@ -202,10 +202,9 @@ describe('TransferNotifier', () => {
     const event = new MouseEvent('click');
     notification.options.actions![0].callback(event);
     expect(actions.openInFileBrowser).toHaveBeenCalledWith(did);
+    // Copy path asks for the folder again (asking keeps it in line with Rucio).
     notification.options.actions![1].callback(event);
-    expect(actions.copyPath).toHaveBeenCalledWith(
-      '/lake/rses/notebook-local/ska/64/25'
-    );
+    expect(actions.copyPaths).toHaveBeenCalledWith(did);
     notification.options.actions![2].callback(event);
     expect(showDetails).toHaveBeenCalledWith('local-lake', did);
     expect(Notification.manager.count).toBe(1);

@@ -20,6 +20,7 @@ export function fakeActions(
     openInFileBrowser: jest.fn(async () => undefined),
     copyPath: jest.fn(),
     copyPaths: jest.fn(async () => undefined),
+    copyFilePath: jest.fn(async () => undefined),
     insertSnippet: jest.fn(async () => undefined),
     canInsertSnippet: true,
     openSettings: jest.fn(),

@@ -202,15 +202,27 @@ export interface IDidFilesResponse {
   next_cursor: string | null;
 }
 
-/** Body of `GET instances/{i}/did/paths`. */
+/**
+ * Body of `GET instances/{i}/did/paths`. Asking brings the DID's own folder
+ * (`data-lake/<scope>/<dataset>/` under Jupyter's root) in line with Rucio.
+ */
 export interface IDidPathsResponse {
   did: string;
-  /** File DID → absolute local path, for the files at the notebook. */
+  /**
+   * File DID → the absolute path to open: its link in the DID's folder, or
+   * the replica's own path when it has no link (see `folder_problem`).
+   */
   paths: Record<string, string>;
+  /** File DID → the replica's real path on the notebook's storage (Rucio's layout). */
+  replica_paths?: Record<string, string>;
   /** File DIDs not (yet) at the notebook. */
   missing: string[];
-  /** The directory holding the files, when some are here. */
+  /** The DID's folder (absolute); without one, the replicas' common folder; null when no file is here. */
   directory: string | null;
+  /** `directory` relative to Jupyter's root, for the file browser; null when outside it. */
+  relative_directory?: string | null;
+  /** In plain words, what kept files out of the DID's folder; null when nothing did. */
+  folder_problem?: string | null;
 }
 
 /** Body of `POST instances/{i}/rules` (201 created, 200 existing). */

@@ -468,6 +468,7 @@ function FilesSection(props: {
         {details.files.map(file => (
           <FileItem
             key={file.did}
+            did={details.did ?? ''}
             file={file}
             actions={actions}
             trans={trans}
@@ -494,11 +495,13 @@ function FilesSection(props: {
 }
 
 function FileItem(props: {
+  /** The DID whose files these are (its folder holds their links). */
+  did: string;
   file: IDidFile;
   actions: IDataLakeActions;
   trans: TranslationBundle;
 }): JSX.Element {
-  const { file, actions, trans } = props;
+  const { did, file, actions, trans } = props;
   const name = file.name ?? didName(file.did);
   return (
     <li className="jp-DLaaS-file" aria-label={file.did}>
@@ -545,8 +548,10 @@ function FileItem(props: {
           type="button"
           className="jp-DLaaS-linkButton"
           aria-label={trans.__('Copy the path of %1', name)}
-          title={file.local_path}
-          onClick={() => actions.copyPath(file.local_path!)}
+          title={trans.__('Copy the path of %1 in the folder of %2', name, did)}
+          onClick={() =>
+            void actions.copyFilePath(did, file.did, file.local_path!)
+          }
         >
           {trans.__('Copy path')}
         </button>

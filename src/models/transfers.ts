@@ -34,7 +34,11 @@ export interface ITransfer {
   error: DataLakeRequestError | null;
   /** Rucio's reason for stuck transfers. */
   stuckReason: string | null;
-  /** Local paths once done (towards the notebook). */
+  /**
+   * The local paths the server gave when the data arrived (towards the
+   * notebook): asking made the DID's folder. The actions ask again, since
+   * the folder follows Rucio.
+   */
   paths: IDidPathsResponse | null;
   /** Watch check serial when the rule was created: older reports are stale. */
   since: number;
@@ -44,7 +48,8 @@ export interface ITransfer {
  * The "make available" requests of this session, followed to the end.
  *
  * Progress comes from the watch model's one bulk poll: this class never
- * polls by itself. It only reads each DID's local paths once, when done.
+ * polls by itself. It reads each DID's local paths once, when done, so that
+ * the DID's folder is there before the user is told the data is.
  */
 export class TransfersModel implements IDisposable {
   constructor(options: TransfersModel.IOptions) {
@@ -218,7 +223,7 @@ export class TransfersModel implements IDisposable {
     this._emit(transfer);
   }
 
-  /** Done: read the local paths once, for the notification's actions. */
+  /** Done: ask for the local paths once, which makes the DID's folder, then say so. */
   private async _finish(transfer: ITransfer): Promise<void> {
     transfer.state = 'done';
     try {
@@ -227,7 +232,7 @@ export class TransfersModel implements IDisposable {
         transfer.did
       );
     } catch {
-      // The paths are a convenience: the actions read them again if missing.
+      // The actions ask again (and say what went wrong): the data is here anyway.
       transfer.paths = null;
     }
     this._emit(transfer);

@@ -217,8 +217,8 @@ class CircuitBreaker:
         *,
         first_wait: float = 1.0,
         max_wait: float = 15.0,
-        probe_gap: float = 0.5,
-        probe_patience: float = 1.0,
+        probe_gap: float = 0.2,
+        probe_patience: float = 0.5,
         jitter: Callable[[], float] = random.random,
     ):
         self.service = service

@@ -62,9 +62,11 @@ USERPASS_TOKEN_MAX_AGE = 3000.0  # seconds; Rucio's userpass tokens live an hour
 ACCOUNT_MAX_AGE = 300.0
 TRANSIENT_ATTEMPTS = 3  # tries of a call that meets a database conflict
 PROBE_SECONDS = 5.0  # longest a check of Rucio waits for each answer (ping, then its database)
-# After a database check got no answer, wait this long before the next one: with the
-# database hung, each check ties up one of Rucio's workers until the database is back.
-DATABASE_RECHECK_SECONDS = 2.0
+# After a database check got no answer, wait this long before the next one, twice as long
+# after each further one (up to the maximum): with the database hung, each check ties up
+# one of Rucio's workers until the database is back.
+DATABASE_RECHECK_SECONDS = 1.0
+DATABASE_RECHECK_MAX_SECONDS = 8.0
 CONDITION_FRESH_SECONDS = 10.0  # how long a check's finding explains a timeout
 
 OK, UNAVAILABLE, CHECKING, UNKNOWN = "ok", "unavailable", "checking", "unknown"
@@ -128,6 +130,7 @@ class RucioSession:
         self.condition = RucioCondition()
         self._checking: asyncio.Task[RucioCondition] | None = None
         self._database_recheck_at = 0.0
+        self._database_silences = 0  # database checks in a row that got no answer
         self._serialised: dict[Hashable, asyncio.Lock] = {}
         self._first_use_lock = asyncio.Lock()
         self._token_known_to_rucio: bytes | None = None
@@ -266,6 +269,10 @@ class RucioSession:
                 )
             )
             raise
+        except ServiceTimeout:
+            # The client's own network timeout (cut to the deadline): say what is not answering.
+            breaker.trip(self._diagnosis())
+            raise self._timeout(RUCIO) from None
         except BaseException as error:
             if is_outage(error):
                 breaker.trip(self._diagnosis())
@@ -420,7 +427,9 @@ class RucioSession:
                     timeout_error=lambda: self._timeout(RUCIO),
                 )
         except ServiceTimeout:
-            self._database_recheck_at = time.monotonic() + DATABASE_RECHECK_SECONDS
+            self._database_silences += 1
+            wait = min(DATABASE_RECHECK_SECONDS * 2 ** (self._database_silences - 1), DATABASE_RECHECK_MAX_SECONDS)
+            self._database_recheck_at = time.monotonic() + wait
             return UNAVAILABLE, self._database_headline(timed_out=True), True
         except (RucioDatabaseUnavailable, RucioDatabaseError):
             return UNAVAILABLE, self._database_headline(timed_out=False), False
@@ -428,7 +437,7 @@ class RucioSession:
             return OK, None, False  # busy with a conflict, but it answers
         except (RucioUnauthorized, DLaaSError):
             return UNKNOWN, None, False  # an answer that does not tell about the database
-        self._database_recheck_at = 0.0
+        self._database_recheck_at, self._database_silences = 0.0, 0
         return OK, None, False
 
     def _database_headline(self, *, timed_out: bool) -> str:
@@ -448,7 +457,7 @@ class RucioSession:
     def _answered(self) -> None:
         """A call got Rucio's answer: whatever a check found wrong before is over (every call needs the database)."""
         if self.condition.problem is not None:
-            self._database_recheck_at = 0.0
+            self._database_recheck_at, self._database_silences = 0.0, 0
             self._found(replace(self.condition, answers=True, database=OK, problem=None, outage=False))
 
     def _credentials_known_to_rucio(self) -> tuple[str, str | None] | None:

@@ -25,9 +25,10 @@ from rucio.common.utils import build_url
 
 from ..config import InstanceConfig
 
-# The client's own logger: quiet and never below INFO (it logs request headers at DEBUG).
+# The client's own logger: never below INFO (it logs request headers at DEBUG), and quiet: every
+# failure it would log is raised too, turned into a domain error, and logged once, naming the service.
 _CLIENT_LOG = logging.getLogger("escape_dlaas.rucio_client")
-_CLIENT_LOG.setLevel(logging.WARNING)
+_CLIENT_LOG.setLevel(logging.CRITICAL)
 
 
 class TokenClient(Client):

@@ -170,9 +170,8 @@ def translate_rucio_error(
     ):
         return InvalidInput(f"Cannot {what}: Rucio refused the request ({detail}).", reason="rejected_by_rucio")
     if isinstance(error, rucio_exc.ServerConnectionException):
-        return ServiceUnavailable(
-            f"Cannot {what}: the Rucio server does not answer.", service=RUCIO, reason=UNREACHABLE
-        )
+        where = f"Rucio at {instance.rucio_url}" if instance is not None else "the Rucio server"
+        return ServiceUnavailable(f"Cannot {what}: {where} is unreachable.", service=RUCIO, reason=UNREACHABLE)
     gateway_status = next((code for code in _GATEWAY_STATUSES if f"status code: {code}" in detail), None)
     if isinstance(error, rucio_exc.RucioException) and gateway_status is not None:
         # No Rucio error body: a proxy in front of Rucio answered (bad gateway, unavailable, gateway timeout).

@@ -35,6 +35,43 @@ def install_redaction(server_log: logging.Logger | None) -> None:
             logger.addFilter(RedactingFilter())
 
 
+class ServerLogHandler(logging.Handler):
+    """Hands the extension's records to the Jupyter server's log: one log, with the server's format and timestamps.
+
+    The server's logger does not propagate, and the root logger has no handler in a
+    Jupyter server, so without this our INFO lines were lost and our errors printed by
+    Python's last-resort handler, without a timestamp. Records still propagate to the
+    root logger too, for whatever a site (or a test) attached there.
+    """
+
+    def __init__(self, server_log: logging.Logger):
+        super().__init__()
+        self.server_log = server_log
+        self.addFilter(RedactingFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.server_log.handle(record)  # the server logger's filters and handlers (each has the redacting filter)
+
+
+def route_to_server_log(server_log: logging.Logger, server_level: int) -> None:
+    """Send the ``escape_dlaas`` loggers' records to ``server_log``'s handlers, at the server's level.
+
+    As verbose as the server's log, or as the root logger when that asks for more.
+    """
+    ours = logging.getLogger("escape_dlaas")
+    root_level = logging.getLogger().level or logging.WARNING
+    ours.setLevel(min(server_level, root_level))
+    ancestor: logging.Logger | None = ours
+    while ancestor is not None:  # a server log that already receives our records needs no forwarding
+        if ancestor is server_log:
+            return
+        ancestor = ancestor.parent if ancestor.propagate else None
+    for handler in list(ours.handlers):
+        if isinstance(handler, ServerLogHandler):
+            ours.removeHandler(handler)  # a previous server's (tests start several in one process)
+    ours.addHandler(ServerLogHandler(server_log))
+
+
 class DLaaS(ExtensionApp):
     """escape-dlaas: search, make available and watch Rucio data from JupyterLab.
 
@@ -84,6 +121,8 @@ class DLaaS(ExtensionApp):
         # rucio-clients logs request headers at DEBUG; keep it above that whatever the server's level.
         logging.getLogger("rucio").setLevel(max(logging.INFO, logging.getLogger("rucio").level))
         install_redaction(self.serverapp.log if self.serverapp else None)
+        if self.serverapp is not None:
+            route_to_server_log(self.serverapp.log, _level(self.serverapp.log_level))
         try:
             instances, default_name = parse_instances(self.instances, self.default_instance)
         except ConfigurationError as error:
@@ -102,6 +141,12 @@ class DLaaS(ExtensionApp):
             log=self.log,
         )
         self.settings["escape_dlaas"] = {"instances": self.registry, "version": __version__}
+        if instances:
+            self.log.info(
+                "escape-dlaas %s: %s",
+                __version__,
+                ", ".join(f"instance {c.name} at {c.rucio_url} (timeout {c.timeout_seconds:g} s)" for c in instances),
+            )
         if not instances and self.config_error is None:
             self.log.warning("escape-dlaas: no Rucio instance configured (set c.DLaaS.instances)")
 
@@ -114,3 +159,11 @@ class DLaaS(ExtensionApp):
 
     def _extension_info(self) -> dict[str, Any]:
         return {"version": __version__}
+
+
+def _level(value: Any) -> int:
+    """A log level given as a number or a name ("INFO")."""
+    if isinstance(value, int):
+        return value
+    level = logging.getLevelName(str(value).upper())
+    return level if isinstance(level, int) else logging.INFO

@@ -32,7 +32,7 @@ class FakeSession:
         self._account = account
         self._locks: dict[Hashable, asyncio.Lock] = {}
 
-    async def rucio(self, operation: Callable[[Any], Any], *, what: str) -> Any:
+    async def rucio(self, operation: Callable[[Any], Any], *, what: str, retry_transient: bool = True) -> Any:
         self.calls.append(what)
         return operation(self.client)
 

@@ -1,4 +1,5 @@
-"""Failing fast against the real lake when a service hangs: Rucio, its PostgreSQL, the token issuer.
+"""Failing fast against the real lake when a service hangs: Rucio, its PostgreSQL, the token issuer;
+and a PostgreSQL that is down (stopped) named as Rucio's database, not in Rucio's internal words.
 
 A hang is a process group stopped with SIGSTOP (connections are accepted, never answered),
 resumed with SIGCONT in a ``finally``. The lake is shared by the whole session, so each test
@@ -27,7 +28,7 @@ import requests
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from escape_dlaas.lake import Lake, LakeInfo
-from escape_dlaas.lake.procs import group_members, remnants
+from escape_dlaas.lake.procs import group_members, process_alive, remnants
 from escape_dlaas.lake.procs import load as load_process_record
 
 pytestmark = pytest.mark.integration
@@ -282,3 +283,44 @@ async def test_a_hung_issuer_is_named_and_not_taken_for_an_expired_sign_in(fetch
         assert recovery <= 2.0
     finally:
         wait_until_rucio_answers(lake_info, token)
+
+
+async def test_a_stopped_database_is_named_and_searches_work_again_once_it_is_back(
+    fetch, jp_serverapp, lake, lake_info
+):
+    """Rucio 41 answers "DatabaseException" and "Badly formatted input (IDs?)" when its database is down."""
+    code, body, _ = await fetch(*instance("search"), params=SEARCH)
+    assert code == 200, body
+    code, body, _ = await fetch(*instance("rules"))
+    assert code == 200, body
+    token = await rucio_token(jp_serverapp)
+    postmaster = load_process_record(lake.paths.pid_record("postgres"))
+    assert postmaster is not None
+    os.kill(postmaster.pid, signal.SIGINT)  # PostgreSQL's fast shutdown: connections are refused
+    try:
+        deadline = time.monotonic() + 30
+        while process_alive(postmaster.pid, postmaster.start_ticks):
+            assert time.monotonic() < deadline, "PostgreSQL did not stop"
+            time.sleep(0.2)
+        for path, params in ((instance("search"), SEARCH), (instance("rules"), None)):
+            code, body, took = await fetch(*path, params=params)
+            print(f"\nPostgreSQL stopped: {'/'.join(path)}: {code} in {took:.2f} s: {body['message']}")
+            assert code == 503, body
+            assert body["service"] == "Rucio"
+            assert "cannot reach its database" in body["message"]
+            for internal in ("DatabaseException", "Badly formatted", "OperationalError", "psycopg"):
+                assert internal not in body["message"]
+            assert took <= TIMEOUT + 1
+        code, status, _ = await fetch("status")
+        (answer,) = status["instances"]
+        print(f"status: {answer}")
+        assert answer["database"] == "unavailable"
+        assert answer["reachable"] is False
+        assert "cannot reach its database" in answer["error"]
+    finally:
+        lake.up()  # restarts PostgreSQL only
+        wait_until_rucio_answers(lake_info, token)
+    # Rucio's pooled connections to the old PostgreSQL fail once: retried, not shown to the user
+    recovery, attempts = await first_success(fetch, *instance("search"), params=SEARCH)
+    print(f"recovery: the search worked {recovery:.2f} s after PostgreSQL was back ({attempts} request(s))")
+    assert recovery <= 2.0

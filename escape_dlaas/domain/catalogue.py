@@ -5,6 +5,8 @@ Answers that rarely change are cached in the session with explicit freshness.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import InstanceConfig
@@ -141,16 +143,67 @@ async def metadata_bulk(session: RucioSession, dids: list[DID], plugin: str = "A
     return out
 
 
-async def metadata_sample(session: RucioSession) -> dict[str, dict[str, list[str]]]:
-    """Metadata keys seen on a sample of each scope's collections, with their text values.
+# What PostgreSQL reads as true/false (Rucio casts a stored value's text to compare it).
+_BOOLEAN_TEXT = {"t", "true", "y", "yes", "on", "1", "f", "false", "n", "no", "off", "0"}
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 
-    ``{key: {value: [scopes where it was seen]}}`` (text values only, at most
-    :data:`SAMPLE_VALUES_PER_KEY` per key): the filter builder offers the keys, and an
-    empty search compares what was asked with what the catalogue holds. Cached.
-    """
+
+def castable_to(value: Any) -> set[str]:
+    """The kinds Rucio can compare a stored metadata value as: its text cast to number, bool or date."""
+    if isinstance(value, bool):
+        return {"bool"}
+    if isinstance(value, (int, float)):
+        return {"number"}
+    if not isinstance(value, str):
+        return set()
+    text, kinds = value.strip(), set()
+    try:
+        float(text.replace("_", "x"))  # PostgreSQL's float reads no digit separators
+        kinds.add("number")
+    except ValueError:
+        pass
+    if text.lower() in _BOOLEAN_TEXT:
+        kinds.add("bool")
+    if _DATE_TEXT.match(text):
+        kinds.add("date")
+    return kinds
+
+
+@dataclass
+class MetadataSample:
+    """Metadata of a sample of each scope's collections: keys, text values, and what they compare as."""
+
+    # {key: {text value: [scopes where it was seen]}}, at most SAMPLE_VALUES_PER_KEY values per key
+    values: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # {key: {kind: {scope: a value there that cannot be compared as that kind}}}
+    not_comparable: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def keys(self) -> list[str]:
+        return sorted(self.values)
+
+    def add(self, scope: str, key: str, value: Any) -> None:
+        values = self.values.setdefault(key, {})
+        if isinstance(value, str) and (value in values or len(values) < SAMPLE_VALUES_PER_KEY):
+            seen_in = values.setdefault(value, [])
+            if scope not in seen_in:
+                seen_in.append(scope)
+        castable = castable_to(value)
+        for kind in ("number", "bool", "date"):
+            if kind not in castable:
+                self.not_comparable.setdefault(key, {}).setdefault(kind, {}).setdefault(scope, value)
+
+    def not_comparable_as(self, key: str, kind: str, scopes: list[str]) -> Any | None:
+        """A value of ``key`` in one of ``scopes`` that Rucio cannot compare as ``kind`` (None if none seen)."""
+        found = self.not_comparable.get(key, {}).get(kind, {})
+        return next((found[s] for s in scopes if s in found), None)
+
+
+async def metadata_sample(session: RucioSession) -> MetadataSample:
+    """The catalogue's :class:`MetadataSample` (cached): for the filter builder's keys, the checks
+    of a filter's comparisons, and the hints of an empty search."""
     cached = session.cache.get("meta_sample", RSES_MAX_AGE)
     if cached is None:
-        sample: dict[str, dict[str, list[str]]] = {}
+        cached = MetadataSample()
         for scope in await scopes(session):
             names = await session.rucio(
                 lambda c, s=scope: first_n(  # type: ignore[misc]
@@ -161,18 +214,13 @@ async def metadata_sample(session: RucioSession) -> dict[str, dict[str, list[str
             dids = [DID(scope, row_name(n)) for n in names]
             for meta in (await metadata_bulk(session, dids, plugin="JSON")).values() if dids else []:
                 for key, value in meta.items():
-                    if key in ("scope", "name"):
-                        continue
-                    values = sample.setdefault(key, {})
-                    if isinstance(value, str) and (value in values or len(values) < SAMPLE_VALUES_PER_KEY):
-                        seen_in = values.setdefault(value, [])
-                        if scope not in seen_in:
-                            seen_in.append(scope)
-        cached = sample
+                    if key not in ("scope", "name"):
+                        cached.add(scope, key, value)
         session.cache.put("meta_sample", cached)
-    return {key: {value: list(where) for value, where in values.items()} for key, values in cached.items()}
+    sample: MetadataSample = cached
+    return sample
 
 
 async def metadata_keys(session: RucioSession) -> list[str]:
     """Metadata keys seen on a sample of each scope's collections (for the filter builder)."""
-    return sorted(await metadata_sample(session))
+    return (await metadata_sample(session)).keys()

@@ -169,6 +169,20 @@ DESCRIPTIVE_COLUMNS = {
     "project", "datatype", "run_number", "stream_name", "prod_step", "version", "campaign", "provenance", "phys_group",
 }  # fmt: skip
 RUCIO_DID_COLUMNS = BOOKKEEPING_COLUMNS | DESCRIPTIVE_COLUMNS
+# How Rucio's database compares each of those columns (a filter must compare it the same way).
+_NUMBER_COLUMNS = {"bytes", "length", "events", "run_number", "task_id", "panda_id", "lumiblocknr", "access_cnt"}
+_BOOL_COLUMNS = {
+    "is_open", "monotonic", "hidden", "obsolete", "complete", "is_new", "suppressed", "purge_replicas", "transient",
+    "is_archive", "constituent",
+}  # fmt: skip
+_DATE_COLUMNS = {"expired_at", "deleted_at", "created_at", "updated_at", "accessed_at", "closed_at", "eol_at"}
+DID_COLUMN_KINDS = {
+    column: "number" if column in _NUMBER_COLUMNS
+    else "bool" if column in _BOOL_COLUMNS
+    else "date" if column in _DATE_COLUMNS
+    else "text"
+    for column in RUCIO_DID_COLUMNS
+}  # fmt: skip
 
 
 def user_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,10 +14,13 @@ Rucio 500 or a silent empty result.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..errors import InvalidInput
@@ -326,6 +329,80 @@ def parse_filter_json(data: Any) -> Filter:
     return _check_groups(groups, field="filters")
 
 
+# How Rucio reads a text value of a filter (its FilterEngine types what the CLI sends): true/false
+# words, then these date formats, then a Python literal unless the text holds + - * /.
+_RUCIO_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%fZ",
+    "%Y-%m-%dT%H:%M:%S.%fZ",
+    "%a, %d %b %Y %H:%M:%S UTC",
+)
+
+
+def rucio_reading(text: str) -> Any:
+    """What Rucio makes of the text value ``text``: a datetime, a number, a bool, another literal, or text."""
+    text = text.replace("true", "True").replace("TRUE", "True").replace("false", "False").replace("FALSE", "False")
+    for date_format in _RUCIO_DATE_FORMATS:
+        try:
+            return datetime.strptime(text, date_format)
+        except ValueError:
+            continue
+    if any(sign in text for sign in "+-*/"):
+        return text
+    try:
+        return ast.literal_eval(text)
+    except Exception:  # any text that is not a literal stays text (SyntaxError, ValueError, MemoryError, ...)
+        return text
+
+
+def _for_rucio(value: Value) -> Any:
+    """``value`` as sent to Rucio, so that Rucio compares what the filter says.
+
+    A text value Rucio would read as something else (``"0"`` as a number, ``None``,
+    ``[1]``, ``1j``: some of these make Rucio's database fail) is sent as a Python
+    string literal, which Rucio reads back as that very text. A date and time stays
+    as it is: Rucio compares it as a date.
+    """
+    if not isinstance(value, str):
+        return value
+    reading = rucio_reading(value)
+    if isinstance(reading, datetime) or (isinstance(reading, str) and reading == value):
+        return value
+    return repr(value)
+
+
+def comparison_kind(condition: Condition) -> str:
+    """How Rucio compares a condition's stored values: as ``text``, ``number``, ``bool`` or ``date``."""
+    value = condition.value
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "date" if isinstance(rucio_reading(value), datetime) else "text"
+
+
+KIND_WORDS = {"number": "a number", "bool": "true or false", "date": "a date and time", "text": "text"}
+
+
+def check_comparisons(groups: Filter, not_comparable: Callable[[str, str], str | None]) -> None:
+    """A 400 naming the condition when Rucio cannot compare a key's values the way it asks.
+
+    ``not_comparable(key, kind)`` says why the catalogue's values of ``key`` cannot be
+    compared as ``kind`` (None when they can, or nothing is known): comparing text
+    with a number makes Rucio's database fail instead of finding nothing.
+    """
+    for g, group in enumerate(groups, start=1):
+        for c, condition in enumerate(group, start=1):
+            kind = comparison_kind(condition)
+            why = not_comparable(condition.key, kind)
+            if why:
+                raise _fail(
+                    f"group {g}, condition {c}: {condition.key}{condition.op}{format_value(condition.value)}"
+                    f" compares '{condition.key}' as {KIND_WORDS[kind]}, but {why}"
+                )
+
+
 def format_filter_string(groups: Filter) -> str:
     """Inverse of :func:`parse_filter_string` (ranges come out as two conditions)."""
     return ";".join(",".join(f"{c.key}{c.op}{format_value(c.value)}" for c in group) for group in groups)
@@ -340,7 +417,7 @@ def to_rucio_filters(groups: Filter, name_pattern: str | None = None) -> list[di
     for group in groups:
         rucio_group: dict[str, Any] = {}
         for cond in group:
-            rucio_group[cond.key + RUCIO_SUFFIX[cond.op]] = cond.value
+            rucio_group[cond.key + RUCIO_SUFFIX[cond.op]] = _for_rucio(cond.value)
         if name:
             rucio_group["name"] = name
         out.append(rucio_group)

@@ -111,7 +111,7 @@ async def empty_search_hints(
     session: RucioSession, filters: Filter, pattern: str | None, searched: list[str]
 ) -> list[dict[str, Any]]:
     """Hints for a metadata search whose first page is empty (``searched``: its scopes)."""
-    sample = await metadata_sample(session)
+    sample = (await metadata_sample(session)).values
     known_keys = sorted(sample)
     listings = _Listings(session)
     hints: list[Hint] = []

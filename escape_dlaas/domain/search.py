@@ -11,10 +11,11 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..rucio.gateway import first_n
-from .catalogue import metadata_bulk, scopes
+from .catalogue import metadata_bulk, metadata_sample, scopes
+from .characters import shown
 from .describe import describe
-from .did import DID, check_scope, listing_row, parse_name_pattern, type_and_size
-from .filters import Filter, to_rucio_filters
+from .did import DID, DID_COLUMN_KINDS, check_scope, listing_row, parse_name_pattern, type_and_size
+from .filters import KIND_WORDS, Filter, check_comparisons, comparison_kind, to_rucio_filters
 from .hints import empty_search_hints
 from .paging import can_continue_at, decode_cursor, encode_cursor, invalid_cursor, query_key
 from .session import RucioSession
@@ -59,10 +60,14 @@ async def search(
         raise InvalidInput(
             "type a name pattern (e.g. *.fits) or add a metadata filter", field="q", reason="empty_search"
         )
+    searched_scopes = [scope] if scope else None
+    if any(comparison_kind(c) != "text" or c.key in DID_COLUMN_KINDS for group in filters for c in group):
+        searched_scopes = searched_scopes or await scopes(session)
+        await check_value_types(session, filters, searched_scopes)
     rucio_filters = to_rucio_filters(filters, pattern)
     key = query_key(scope, did_type, rucio_filters)
     scope_index, offset = decode_cursor(cursor, key) if cursor else (0, 0)
-    searched = [scope] if scope else await scopes(session)
+    searched = searched_scopes or await scopes(session)
     if scope_index >= len(searched):
         raise invalid_cursor()
     # The JSON metadata plugin ignores the type, so metadata searches ask for everything and
@@ -82,12 +87,17 @@ async def search(
         current = searched[scope_index]
         want = page_size - len(page)
         limit = offset + want + 1
-        names = await session.rucio(
-            lambda c, s=current, n=limit: first_n(  # type: ignore[misc]
-                c.search_dids(s, rucio_filters, server_type, n, long=listing_long), n
-            ),
-            what=f"search scope {current}",
-        )
+        try:
+            names = await session.rucio(
+                lambda c, s=current, n=limit: first_n(  # type: ignore[misc]
+                    c.search_dids(s, rucio_filters, server_type, n, long=listing_long), n
+                ),
+                what=f"search scope {current}",
+            )
+        except InvalidInput as refused:
+            if filters and refused.reason == "rejected_by_rucio":
+                raise filter_refused(current) from None
+            raise
         rows = [listing_row(current, n) for n in names[offset : offset + want]]
         page.extend(await _keep_type(session, rows, did_type) if filter_type_here else rows)
         if len(names) - offset <= want:  # this scope has nothing more
@@ -111,6 +121,39 @@ async def search(
         "truncated": truncated,
         "hints": hints,
     }
+
+
+async def check_value_types(session: RucioSession, filters: Filter, searched: list[str]) -> None:
+    """A 400 before any search when a condition compares a key unlike its values (see :func:`check_comparisons`).
+
+    Rucio's own columns have one type each; metadata keys are compared with the values the
+    catalogue's sample holds in the scopes searched.
+    """
+    sample = await metadata_sample(session)
+
+    def not_comparable(key: str, kind: str) -> str | None:
+        column_kind = DID_COLUMN_KINDS.get(key)
+        if column_kind is not None:
+            return None if column_kind == kind else f"it is Rucio's own field, and holds {KIND_WORDS[column_kind]}"
+        example = None if kind == "text" else sample.not_comparable_as(key, kind, searched)
+        if example is None:
+            return None
+        return (
+            f"this catalogue has values for it such as {shown(str(example))!r}; put the value in quotes to compare text"
+        )
+
+    check_comparisons(filters, not_comparable)
+
+
+def filter_refused(scope: str) -> InvalidInput:
+    """Rucio's refusal of a metadata search (its database could not compare), in plain words, on the filter."""
+    return InvalidInput(
+        f"Rucio could not compare this filter with the metadata in scope {scope}: a key there holds values"
+        " of another kind than the filter gives (text where it gives a number, a date or true/false, or the"
+        " reverse). Put text values in quotes, or check the keys.",
+        field="filter",
+        reason="filter_not_comparable",
+    )
 
 
 async def _keep_type(session: RucioSession, rows: list[dict[str, Any]], did_type: str) -> list[dict[str, Any]]:

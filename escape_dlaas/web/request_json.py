@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import InvalidInput
 
 MAX_BODY_BYTES = 1024 * 1024  # 2000 DIDs of the longest form fit well within it
-MAX_QUERY_JSON_BYTES = 64 * 1024
+MAX_QUERY_JSON_BYTES = 16 * 1024  # percent-encoded, it stays within the 64 KiB Jupyter reads of a URL
 MAX_JSON_DEPTH = 10  # our documents need 3 levels
 MAX_NUMBER_DIGITS = 30
 

@@ -85,7 +85,7 @@ async def test_a_deeply_nested_body_or_filter_is_a_400(jp_fetch, rucio_requests)
         says="nested too deeply",
     )
     await refused(
-        jp_fetch, rucio_requests, "search", params={"filters": "[" * 20_000}, field="filters", says="nested too deeply"
+        jp_fetch, rucio_requests, "search", params={"filters": "[" * 10_000}, field="filters", says="nested too deeply"
     )
 
 
@@ -216,16 +216,42 @@ async def test_a_value_in_the_wrong_case_finds_the_catalogues_spelling(jp_fetch,
     assert body["items"], "the suggestion finds data"
 
 
-async def test_quotes_typed_around_a_value_are_pointed_out(jp_fetch):
-    # The builder's value box holding "SKA-Low" with its quotes: the value has quote characters in it.
-    structured = [[{"key": "instrument", "op": "=", "value": '"SKA-Low"'}]]
+@pytest.mark.parametrize(("key", "typed"), [("telescope", '"lofar"'), ("instrument", '"SKA-Low"')])
+async def test_quotes_typed_around_a_value_are_pointed_out(jp_fetch, key, typed):
+    # The builder's value box holding the value with its quotes: the value has quote characters in it.
+    structured = [[{"key": key, "op": "=", "value": typed}]]
     hints = await empty_search(jp_fetch, filters=json.dumps(structured))
     assert [h["kind"] for h in hints] == ["quotes"]
-    assert hints[0]["suggestion"] == "instrument=SKA-Low"
+    assert hints[0]["suggestion"] == f"{key}={typed.strip(chr(34))}"
     assert "Quotes are not needed" in hints[0]["message"]
     code, body = await call(jp_fetch, "search", params={"filter": hints[0]["suggestion"], "details": "names"})
     assert code == 200, body
     assert body["items"], "the suggestion finds data"
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("telescope>3", "compares 'telescope' as a number, but this catalogue has values for it such as"),
+        ("telescope=true", "compares 'telescope' as true or false"),
+        ("obs_date=305440", "compares 'obs_date' as a number"),
+        ("datatype>=5", "it is Rucio's own field, and holds text"),
+        ("run_number=abc", "it is Rucio's own field, and holds a number"),
+    ],
+)
+async def test_comparing_a_key_unlike_its_values_is_a_400_not_rucios_database_error(
+    jp_fetch, rucio_requests, text, says
+):
+    await call(jp_fetch, "metadata-keys")  # the catalogue's sample, as after the filter builder opened
+    body = await refused(jp_fetch, rucio_requests, "search", params={"filter": text}, field="filter", says=says)
+    assert "SQL" not in body["message"]
+
+
+@pytest.mark.parametrize("text", ['telescope="0"', "telescope=None", "telescope=[1]", "telescope=1j", "datatype=RAW"])
+async def test_text_that_rucio_would_read_as_something_else_is_searched_as_text(jp_fetch, text):
+    code, body = await call(jp_fetch, "search", params={"filter": text, "details": "names"})
+    assert code == 200, body
+    assert body["items"] == []
 
 
 async def test_a_page_with_results_costs_no_hint_requests(jp_fetch, rucio_requests):

@@ -89,6 +89,35 @@ def test_structured_json_is_validated():
             parse_filter_json(bad)
 
 
+@pytest.mark.parametrize(
+    ("value", "sent"),
+    [
+        ("lofar", "lofar"),
+        ("lof*", "lof*"),
+        ("HBA 110-190 MHz", "HBA 110-190 MHz"),
+        ("2023-05-01", "2023-05-01"),  # Rucio compares it as text: ISO dates sort as text
+        ("2023-05-01 10:00:00", "2023-05-01 10:00:00"),  # Rucio compares it as a date and time
+        # text Rucio would read as something else is sent so that Rucio reads that very text
+        ("0", "'0'"),
+        ("0x1F", "'0x1F'"),
+        ("None", "'None'"),
+        ("[1]", "'[1]'"),
+        ("1j", "'1j'"),
+        ("...", "'...'"),
+        ('"lofar"', "'\"lofar\"'"),
+        (150, 150),
+        (True, True),
+    ],
+)
+def test_values_reach_rucio_as_the_filter_means_them(value, sent):
+    import ast
+
+    (group,) = to_rucio_filters([[Condition("k", "=", value)]])
+    assert group == {"k": sent}
+    if isinstance(value, str) and sent != value:
+        assert ast.literal_eval(sent) == value, "Rucio reads the literal back as the text"
+
+
 def test_no_filter_searches_by_name_only():
     assert to_rucio_filters([], "run_*") == [{"name": "run_*"}]
 

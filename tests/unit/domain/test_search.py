@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from escape_dlaas.domain.catalogue import MetadataSample
 from escape_dlaas.domain.filters import parse_filter_string
 from escape_dlaas.domain.search import search
 from escape_dlaas.errors import InvalidInput
@@ -81,6 +82,7 @@ async def test_metadata_filters_go_to_rucio_and_the_type_is_checked_on_the_page(
     session.client.get_metadata_bulk = lambda dids, inherit, plugin: [
         {**d, "did_type": "DATASET" if d["name"] == "a2" else "FILE", "bytes": 7, "length": 3} for d in dids
     ]
+    session.cache.put("meta_sample", MetadataSample())  # as after the filter builder opened
     filters = parse_filter_string("telescope=lofar,energy>3")
     page = await names_page(session, scope="a", did_type="dataset", filters=filters, page_size=5)
     # the metadata plugin ignores the type: everything is listed, then filtered by one bulk call
@@ -152,3 +154,53 @@ async def test_listing_stops_at_the_deepest_cursor_and_says_so(session, monkeypa
     assert page["next_cursor"] is not None, "the other scopes are still listed"
     rest = await names_page(session, page["next_cursor"], page_size=2)
     assert [i["did"] for i in rest["items"]] == ["b:b1", "b:b2"]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("telescope>3", "compares 'telescope' as a number, but this catalogue has values for it such as 'lofar'"),
+        ("telescope=true", "compares 'telescope' as true or false"),
+        ("telescope>=2024-01-01 00:00:00", "as a date and time"),
+        ("datatype>5", "compares 'datatype' as a number, but it is Rucio's own field, and holds text"),
+        ('run_number="5"', "compares 'run_number' as text, but it is Rucio's own field, and holds a number"),
+    ],
+)
+async def test_comparing_a_key_unlike_its_values_is_a_400_before_the_search(session, text, says):
+    """Rucio's database fails on such comparisons (a 500 from Rucio) instead of finding nothing."""
+    sample = MetadataSample()
+    sample.add("a", "telescope", "lofar")
+    sample.add("a", "energy", 150)
+    session.cache.put("meta_sample", sample)
+    with pytest.raises(InvalidInput) as caught:
+        await names_page(session, filters=parse_filter_string(text))
+    assert says in caught.value.message
+    assert caught.value.field == "filter"
+    assert not any(call.startswith("search scope") for call in session.calls)
+
+
+async def test_keys_compared_like_their_values_are_searched(session):
+    sample = MetadataSample()
+    sample.add("a", "telescope", "lofar")
+    sample.add("b", "telescope", "12")  # text that reads as a number
+    sample.add("a", "energy", 150)
+    session.cache.put("meta_sample", sample)
+    for text in ("telescope=lofar", 'telescope="3"', "energy>3", "run_number>5", "datatype=RAW", "colour>3"):
+        await names_page(session, filters=parse_filter_string(text))
+    # only where the values are numbers: a scope whose values are all numbers is searched as numbers
+    await names_page(session, scope="b", filters=parse_filter_string("telescope>3"))
+
+
+async def test_rucio_refusing_a_metadata_search_is_a_400_on_the_filter(session):
+    from escape_dlaas.errors import InvalidInput as Refusal
+
+    def refuse(*args, **kwargs):
+        raise Refusal("Cannot search scope a: Rucio refused the request (SQL...)", reason="rejected_by_rucio")
+
+    session.client.search_dids = refuse
+    session.cache.put("meta_sample", MetadataSample())
+    with pytest.raises(InvalidInput) as caught:
+        await names_page(session, filters=parse_filter_string("energy>3"))
+    assert caught.value.field == "filter"
+    assert caught.value.reason == "filter_not_comparable"
+    assert "SQL" not in caught.value.message

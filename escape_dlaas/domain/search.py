@@ -7,11 +7,12 @@ what the listing gives at once; ``details="full"`` also describes the page (bulk
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidInput
 from ..rucio.gateway import first_n
-from .catalogue import metadata_bulk, metadata_sample, scopes
+from .catalogue import MetadataSample, metadata_bulk, metadata_sample, scopes
 from .characters import shown
 from .describe import describe
 from .did import DID, DID_COLUMN_KINDS, check_scope, listing_row, parse_name_pattern, type_and_size
@@ -61,9 +62,12 @@ async def search(
             "type a name pattern (e.g. *.fits) or add a metadata filter", field="q", reason="empty_search"
         )
     searched_scopes = [scope] if scope else None
-    if any(comparison_kind(c) != "text" or c.key in DID_COLUMN_KINDS for group in filters for c in group):
+    sample = None
+    if any(comparison_kind(c) != "text" and c.key not in DID_COLUMN_KINDS for group in filters for c in group):
+        # a metadata key compared as a number, true/false or a date: the sample says whether it can be
         searched_scopes = searched_scopes or await scopes(session)
-        await check_value_types(session, filters, searched_scopes)
+        sample = await metadata_sample(session)
+    check_comparisons(filters, comparison_problem(sample, searched_scopes or []))
     rucio_filters = to_rucio_filters(filters, pattern)
     key = query_key(scope, did_type, rucio_filters)
     scope_index, offset = decode_cursor(cursor, key) if cursor else (0, 0)
@@ -123,26 +127,25 @@ async def search(
     }
 
 
-async def check_value_types(session: RucioSession, filters: Filter, searched: list[str]) -> None:
-    """A 400 before any search when a condition compares a key unlike its values (see :func:`check_comparisons`).
+def comparison_problem(sample: MetadataSample | None, searched: list[str]) -> Callable[[str, str], str | None]:
+    """Why a key cannot be compared as a kind (see :func:`.filters.check_comparisons`), or None.
 
-    Rucio's own columns have one type each; metadata keys are compared with the values the
-    catalogue's sample holds in the scopes searched.
+    Rucio's own columns have one type each; a metadata key is compared with the values the
+    catalogue's sample holds in the scopes searched (nothing is known without the sample).
     """
-    sample = await metadata_sample(session)
 
-    def not_comparable(key: str, kind: str) -> str | None:
+    def problem(key: str, kind: str) -> str | None:
         column_kind = DID_COLUMN_KINDS.get(key)
         if column_kind is not None:
             return None if column_kind == kind else f"it is Rucio's own field, and holds {KIND_WORDS[column_kind]}"
-        example = None if kind == "text" else sample.not_comparable_as(key, kind, searched)
+        example = None if kind == "text" or sample is None else sample.not_comparable_as(key, kind, searched)
         if example is None:
             return None
         return (
             f"this catalogue has values for it such as {shown(str(example))!r}; put the value in quotes to compare text"
         )
 
-    check_comparisons(filters, not_comparable)
+    return problem
 
 
 def filter_refused(scope: str) -> InvalidInput:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from escape_dlaas.domain.catalogue import metadata_keys, notebook_expressions, rses, target_expression, targets
+from escape_dlaas.domain.catalogue import (
+    MetadataSample,
+    castable_to,
+    metadata_keys,
+    notebook_expressions,
+    rses,
+    target_expression,
+    targets,
+)
 from escape_dlaas.errors import InvalidInput, Refused
 
 from .fakes import FakeSession, instance_config
@@ -71,3 +79,40 @@ async def test_metadata_keys_come_from_a_sample_of_each_scope():
         {**d, "telescope": "x", f"only_{d['scope']}": 1} for d in dids
     ]
     assert await metadata_keys(session) == ["only_a", "only_b", "telescope"]
+
+
+@pytest.mark.parametrize(
+    ("value", "kinds"),
+    [
+        (150, {"number"}),
+        (1.5, {"number"}),
+        (True, {"bool"}),
+        ("lofar", set()),
+        ("12", {"number"}),
+        (" 1e3 ", {"number"}),
+        ("1_000", set()),
+        ("yes", {"bool"}),
+        ("0", {"number", "bool"}),
+        ("2023-05-12", {"date"}),
+        ("2023-05-12T10:00:00Z", {"date"}),
+        (["a"], set()),
+        (None, set()),
+    ],
+)
+def test_what_rucio_can_compare_a_stored_value_as(value, kinds):
+    assert castable_to(value) == kinds
+
+
+def test_the_sample_knows_per_scope_which_values_cannot_be_compared_as_what():
+    sample = MetadataSample()
+    sample.add("lofar", "telescope", "lofar")
+    sample.add("lofar", "energy", 150)
+    sample.add("ska", "energy", "high")
+    sample.add("ska", "obs_date", "2024-01-01")
+    assert sample.keys() == ["energy", "obs_date", "telescope"]
+    assert sample.values["telescope"] == {"lofar": ["lofar"]}
+    assert sample.not_comparable_as("telescope", "number", ["lofar", "ska"]) == "lofar"
+    assert sample.not_comparable_as("energy", "number", ["lofar"]) is None
+    assert sample.not_comparable_as("energy", "number", ["lofar", "ska"]) == "high"
+    assert sample.not_comparable_as("obs_date", "date", ["ska"]) is None
+    assert sample.not_comparable_as("colour", "number", ["lofar"]) is None, "nothing known: Rucio is asked"

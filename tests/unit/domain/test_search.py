@@ -204,3 +204,10 @@ async def test_rucio_refusing_a_metadata_search_is_a_400_on_the_filter(session):
     assert caught.value.field == "filter"
     assert caught.value.reason == "filter_not_comparable"
     assert "SQL" not in caught.value.message
+
+
+async def test_a_rucio_column_compared_unlike_its_type_costs_no_rucio_request(session):
+    with pytest.raises(InvalidInput) as caught:
+        await names_page(session, filters=parse_filter_string("datatype>5"))
+    assert "it is Rucio's own field, and holds text" in caught.value.message
+    assert session.calls == []

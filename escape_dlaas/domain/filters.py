@@ -3,13 +3,15 @@
 One filter is a list of OR groups; each group is a list of conditions joined by AND.
 
 * filter string (as the Rucio CLI takes it): ``telescope=lofar,energy>3;telescope=ska``
-  (``,`` is AND, ``;`` is OR, ranges ``2<energy<5``);
+  (``,`` is AND, ``;`` is OR, ranges ``2<energy<5``, ``≥ ≤ ≠`` read as ``>= <= !=``; the
+  same language as the panel's ``src/filters``);
 * structured JSON (what the panel's filter builder sends):
   ``[[{"key": "telescope", "op": "=", "value": "lofar"}, ...], ...]``;
 * Rucio's filter dicts (what the REST API takes): ``[{"telescope": "lofar", "energy.gt": 3}, ...]``.
 
 Everything is validated here, so a mistake is a 400 naming the condition instead of a
-Rucio 500 or a silent empty result.
+Rucio 500 or a silent empty result; values go to Rucio so that it compares what the
+filter says (see :func:`to_rucio_filters`).
 """
 
 from __future__ import annotations

@@ -120,7 +120,8 @@ async def empty_search_hints(
         for c, condition in enumerate(group):
             key, value = condition.key, condition.value
             if key not in sample and key not in RUCIO_DID_COLUMNS:
-                if (key, "") not in explained:
+                # (a sample without any keys tells nothing: this Rucio may keep no metadata of its own)
+                if known_keys and (key, "") not in explained:
                     explained.add((key, ""))
                     hints.append(_unknown_key_hint(filters, g, c, known_keys))
                 continue

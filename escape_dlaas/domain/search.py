@@ -61,6 +61,9 @@ async def search(
         raise InvalidInput(
             "type a name pattern (e.g. *.fits) or add a metadata filter", field="q", reason="empty_search"
         )
+    rucio_filters = to_rucio_filters(filters, pattern)
+    key = query_key(scope, did_type, rucio_filters)
+    scope_index, offset = decode_cursor(cursor, key) if cursor else (0, 0)
     searched_scopes = [scope] if scope else None
     sample = None
     if any(comparison_kind(c) != "text" and c.key not in DID_COLUMN_KINDS for group in filters for c in group):
@@ -68,9 +71,6 @@ async def search(
         searched_scopes = searched_scopes or await scopes(session)
         sample = await metadata_sample(session)
     check_comparisons(filters, comparison_problem(sample, searched_scopes or []))
-    rucio_filters = to_rucio_filters(filters, pattern)
-    key = query_key(scope, did_type, rucio_filters)
-    scope_index, offset = decode_cursor(cursor, key) if cursor else (0, 0)
     searched = searched_scopes or await scopes(session)
     if scope_index >= len(searched):
         raise invalid_cursor()

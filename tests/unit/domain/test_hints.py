@@ -92,6 +92,12 @@ async def test_an_unknown_key_without_a_close_one_lists_the_keys(session):
     assert hint["suggestion"] is None
 
 
+async def test_without_any_sampled_key_no_key_is_called_unknown(session, monkeypatch):
+    for scope in list(CATALOGUE):
+        monkeypatch.setitem(CATALOGUE, scope, [{"name": "D1"}])
+    assert await hints_for(session, "colour=red") == []
+
+
 async def test_a_key_of_rucios_own_did_table_is_known(session):
     assert await hints_for(session, "datatype=raw") == []
 

@@ -211,3 +211,10 @@ async def test_a_rucio_column_compared_unlike_its_type_costs_no_rucio_request(se
         await names_page(session, filters=parse_filter_string("datatype>5"))
     assert "it is Rucio's own field, and holds text" in caught.value.message
     assert session.calls == []
+
+
+async def test_a_forged_cursor_is_refused_before_the_catalogue_is_read(session):
+    with pytest.raises(InvalidInput) as caught:
+        await names_page(session, filters=parse_filter_string("energy>3"), cursor="forged.cursor")
+    assert caught.value.field == "cursor"
+    assert session.calls == []

@@ -70,7 +70,9 @@ export class DataLakeActions implements IDataLakeActions {
       targets,
       defaultTargetId: model.catalogue.defaultTarget?.id ?? targets[0].id,
       defaultLifetimeDays: model.preferences.defaultLifetimeDays,
-      trans
+      trans,
+      // Asked before the click: embargo, quota, storage, an existing rule.
+      preview: model.previewMakeAvailable(item.did)
     });
     const result = await showDialog({
       title: trans.__('Make available'),

@@ -10,6 +10,7 @@ import {
   IDidFile,
   IDidPathsResponse,
   IRule,
+  IRulePreview,
   ISearchItem,
   ITarget,
   IWhoAmI
@@ -171,6 +172,8 @@ export class FakeLake {
     >
   >();
   whoami: IWhoAmI = whoami();
+  /** What `rules/preview` says of a DID, over what `preview` derives from the lake. */
+  previews = new Map<string, Partial<IRulePreview>>();
   /** Replace a route to make the lake misbehave, e.g. `overrides.set('POST rules', ...)`. */
   overrides = new Map<string, Route>();
 
@@ -185,7 +188,7 @@ export class FakeLake {
       const short = path.startsWith(API + '/')
         ? path.slice(API.length + 1)
         : path.replace('/user/alice/escape-dlaas/', '');
-      return `${request.method} ${short.replace(/^rules\/.+$/, 'rules/{id}')}`;
+      return `${request.method} ${short.replace(/^rules\/(?!preview$).+$/, 'rules/{id}')}`;
     });
   }
 
@@ -217,6 +220,47 @@ export class FakeLake {
 
   availabilityOf(did: string): IAvailability {
     return this.states.get(did) ?? availability(did, 'NOT_AVAILABLE');
+  }
+
+  /**
+   * What `rules/preview` answers: the DID's size, what is not at the
+   * notebook yet (for the notebook target), the user's rule for it (then
+   * `exists`), no quota limit and no embargo; `previews` overrides parts.
+   */
+  preview(did: string, targetId: string, lifetimeDays: number): IRulePreview {
+    const target =
+      TARGETS.find(candidate => candidate.id === targetId) ?? TARGETS[0];
+    const item = this.items.find(candidate => candidate.did === did);
+    const size = { bytes: item?.bytes ?? 4096, files: item?.length ?? 1 };
+    const state = this.availabilityOf(did);
+    const existing =
+      (this.rules.get(did) ?? []).find(
+        one =>
+          one.account === 'alice' &&
+          one.rse_expression === target.rse_expression
+      ) ?? null;
+    return {
+      did,
+      type: item?.type ?? 'DATASET',
+      target,
+      lifetime_days: lifetimeDays,
+      rses: [target.rse_expression],
+      size,
+      to_move:
+        target.id === 'notebook'
+          ? {
+              bytes: size.bytes - state.bytes.at_notebook,
+              files: size.files - state.files.at_notebook
+            }
+          : size,
+      quota: { needed_bytes: size.bytes, fits: true, rses: [], message: null },
+      embargo: null,
+      rule: existing,
+      outcome: existing ? 'exists' : 'create',
+      note: null,
+      refusals: [],
+      ...this.previews.get(did)
+    };
   }
 
   private _bodies = new Map<Request, string>();
@@ -259,7 +303,7 @@ export class FakeLake {
       );
     }
     let route = path.slice(API.length + 1);
-    if (route.startsWith('rules/')) {
+    if (route.startsWith('rules/') && route !== 'rules/preview') {
       route = 'rules/{id}';
     }
     const key = `${request.method} ${route}`;
@@ -398,6 +442,14 @@ export class FakeLake {
         ]);
         return jsonResponse({ rule: created, created: true }, 201);
       }
+      case 'GET rules/preview':
+        return jsonResponse(
+          this.preview(
+            did,
+            url.searchParams.get('target') ?? 'notebook',
+            Number(url.searchParams.get('lifetime_days'))
+          )
+        );
       case 'PUT rules/{id}':
         return jsonResponse({ rule: rule() });
       case 'DELETE rules/{id}':

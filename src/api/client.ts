@@ -10,6 +10,7 @@ import {
   IRsesResponse,
   IRule,
   IRuleCreated,
+  IRulePreview,
   ISearchItem,
   ISearchQuery,
   ISearchResponse,
@@ -158,6 +159,26 @@ export class DataLakeAPI {
     request: { did: string; target: string; lifetime_days: number }
   ): Promise<IRuleCreated> {
     return this._send(Private.instancePath(instance, 'rules'), 'POST', request);
+  }
+
+  /**
+   * `GET instances/{i}/rules/preview`: what `createRule` with the same
+   * request would do (data to move, quota, embargo, storage, an existing
+   * rule), without changing anything.
+   */
+  rulePreview(
+    instance: string,
+    request: { did: string; target: string; lifetime_days: number },
+    signal?: AbortSignal
+  ): Promise<IRulePreview> {
+    return this._get(
+      Private.instancePath(instance, 'rules/preview', {
+        did: request.did,
+        target: request.target,
+        lifetime_days: String(request.lifetime_days)
+      }),
+      { signal }
+    );
   }
 
   /** `PUT instances/{i}/rules/{id}`: a new lifetime, counted from now. */

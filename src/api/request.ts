@@ -29,7 +29,9 @@ export class DataLakeRequestError extends Error {
     /** Short machine-readable code (server's `reason`, or one of ours). */
     readonly reason: string,
     /** The request field at fault, for input errors. */
-    readonly field?: string
+    readonly field?: string,
+    /** The external service at fault (`Rucio`, `token issuer`, `JupyterHub`...), if any. */
+    readonly service?: string
   ) {
     super(message);
     this.name = 'DataLakeRequestError';
@@ -72,7 +74,8 @@ export async function requestAPI<T>(
         body.message,
         response.status,
         body.reason,
-        body.field
+        body.field,
+        body.service
       );
     }
     // Any handler of ours answers errors with a JSON body; a bare 404 comes

@@ -22,9 +22,18 @@ export interface IInstanceStatus {
   latency_ms?: number | null;
   /** When the server last asked Rucio (ISO 8601); answers are a few seconds fresh. */
   checked_at?: string;
-  /** Why Rucio could not be reached, in plain words; null when reachable. */
+  /**
+   * Whether Rucio's database answers (Rucio's `/ping` answers without it):
+   * `unknown` until the user's credentials are known to Rucio; `checking`
+   * while a check is under way. `reachable` is false while it is `unavailable`.
+   */
+  database?: DatabaseState;
+  /** What is down, in plain words (Rucio or its database); null when reachable. */
   error?: string | null;
 }
+
+/** What the status found of Rucio's database (IInstanceStatus.database). */
+export type DatabaseState = 'ok' | 'unavailable' | 'checking' | 'unknown';
 
 /** Body of `GET /escape-dlaas/status`. */
 export interface IStatusResponse {
@@ -157,6 +166,15 @@ export interface IRule {
   towards_notebook: boolean;
   copies?: number;
   comment?: string | null;
+  /** Rucio keeps a locked rule from being deleted. */
+  locked?: boolean;
+  /**
+   * Whether "Extend" can work: the user's unlocked rule, on a data lake that
+   * has not refused to let users extend rules.
+   */
+  can_extend?: boolean;
+  /** As `can_extend`, for cancelling. */
+  can_cancel?: boolean;
 }
 
 /** Body of `GET instances/{i}/did`. */
@@ -229,6 +247,80 @@ export interface IDidPathsResponse {
 export interface IRuleCreated {
   rule: IRule;
   created: boolean;
+  /** The existing rule was given the longer lifetime asked for. */
+  extended?: boolean;
+  /** Why the existing rule was kept as it is (the lake does not let users extend rules). */
+  note?: string | null;
+}
+
+/** A size and a number of files. */
+export interface IVolume {
+  bytes: number;
+  files: number;
+}
+
+/** The account's quota at one storage element, against what a rule needs. */
+export interface IQuota {
+  rse: string;
+  used_bytes: number;
+  /** null when unlimited; 0 when the account has no quota there. */
+  limit_bytes: number | null;
+  unlimited: boolean;
+  needed_bytes: number;
+  fits: boolean;
+}
+
+/** Why a make-available request would be refused. */
+export interface IPreviewRefusal {
+  reason: 'no_matching_rse' | 'embargoed' | 'quota_exceeded';
+  /** In plain words, for the scientist. */
+  message: string;
+}
+
+/**
+ * What asking would do: create a rule, be refused, find the rule (long
+ * enough already), extend it, or keep it as it is (the lake does not let
+ * users extend rules).
+ */
+export type PreviewOutcome =
+  'create' | 'refused' | 'exists' | 'extend' | 'keep';
+
+/**
+ * Body of `GET instances/{i}/rules/preview`: what making a DID available at
+ * a target would do, known before the click. Changes nothing.
+ */
+export interface IRulePreview {
+  did: string;
+  type: string | null;
+  target: ITarget;
+  lifetime_days: number;
+  /** Storage offering the target; empty: none. */
+  rses: string[];
+  size: IVolume;
+  /** What is not at the target yet. */
+  to_move: IVolume;
+  quota: {
+    /** Rucio charges the whole size, files already there included. */
+    needed_bytes: number;
+    fits: boolean;
+    rses: IQuota[];
+    message: string | null;
+  };
+  /** An embargo on the DID or a collection around it, in force for this account. */
+  embargo: {
+    /** ISO date; null when the value cannot be read. */
+    until: string | null;
+    /** The DID carrying the embargo (this one or a collection around it). */
+    did: string;
+    message: string;
+  } | null;
+  /** The account's rule for this DID and target, if any. */
+  rule: IRule | null;
+  outcome: PreviewOutcome;
+  /** Why an existing rule would be kept as it is (outcome `keep`). */
+  note: string | null;
+  /** Why Rucio would refuse a new rule; empty with an existing rule. */
+  refusals: IPreviewRefusal[];
 }
 
 /** A storage element with its QoS class. */

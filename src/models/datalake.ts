@@ -31,6 +31,7 @@ import {
   readSavedState,
   stateToSave
 } from './panelState';
+import { RulePreviewModel } from './preview';
 import { noInstanceError, RulesModel } from './rules';
 import { SearchModel } from './search';
 import { ITransfer, TransfersModel } from './transfers';
@@ -63,6 +64,9 @@ export class DataLakeModel implements IDataLakeModel, IDisposable {
     const onError = (instance: string, error: DataLakeRequestError) =>
       this.identity.noteFailure(instance, error);
     const onSuccess = (instance: string) => this.identity.noteSuccess(instance);
+    this._api = api;
+    this._onError = onError;
+    this._onSuccess = onSuccess;
     this.catalogue = new CatalogueModel({
       api,
       instance,
@@ -271,22 +275,51 @@ export class DataLakeModel implements IDataLakeModel, IDisposable {
     return this.transfers.start({ ...options, instance });
   }
 
-  /** Give a rule a new lifetime, counted from now; the details follow. */
+  /**
+   * What making a DID available would do, for the make-available dialog:
+   * a model of its own, to dispose with the dialog.
+   */
+  previewMakeAvailable(
+    did: string,
+    instance: string | null = this.instanceName
+  ): RulePreviewModel {
+    return new RulePreviewModel({
+      api: this._api,
+      instance,
+      did,
+      onError: this._onError,
+      onSuccess: this._onSuccess
+    });
+  }
+
+  /**
+   * Give a rule a new lifetime, counted from now; the details follow, also
+   * after a refusal (the server then knows the lake does not allow it, and
+   * the rule no longer offers "Extend").
+   */
   async extendRule(
     ruleId: string,
     lifetimeDays: number,
     instance: string | null = this.details.instance ?? this.instanceName
   ): Promise<void> {
-    await this.rules.extend(instance, ruleId, lifetimeDays);
-    await this.details.refresh();
+    try {
+      await this.rules.extend(instance, ruleId, lifetimeDays);
+    } finally {
+      await this.details.refresh();
+    }
   }
 
-  /** Cancel a rule; the details and the watched availability follow. */
+  /** Cancel a rule; the details and the watched availability follow (the details also after a refusal). */
   async cancelRule(
     ruleId: string,
     instance: string | null = this.details.instance ?? this.instanceName
   ): Promise<void> {
-    await this.rules.cancel(instance, ruleId);
+    try {
+      await this.rules.cancel(instance, ruleId);
+    } catch (error) {
+      await this.details.refresh();
+      throw error;
+    }
     await Promise.all([this.details.refresh(), this.watch.refresh()]);
   }
 
@@ -428,9 +461,12 @@ export class DataLakeModel implements IDataLakeModel, IDisposable {
     this._stateChanged.emit();
   }
 
+  private _api: DataLakeAPI;
   private _changed = new Signal<this, void>(this);
   private _chosenInstance: string | null = null;
   private _isDisposed = false;
+  private _onError: (instance: string, error: DataLakeRequestError) => void;
+  private _onSuccess: (instance: string) => void;
   private _panelVisible = false;
   private _preferences: IDataLakePreferences;
   private _stateChanged = new Signal<this, void>(this);

@@ -320,6 +320,11 @@ function RuleItem(props: {
 }): JSX.Element {
   const { rule, mine, actions, trans, now } = props;
   const expires = parseRucioDate(rule.expires_at);
+  // The server says whether Extend and Cancel can work (the account's own
+  // unlocked rule, on a lake that lets users do it); else, whose rule it is.
+  const canExtend = rule.can_extend ?? mine;
+  const canCancel = rule.can_cancel ?? mine;
+  const limits = mine ? ruleLimits(rule, canExtend, canCancel, trans) : null;
   return (
     <li
       className="jp-DLaaS-rule"
@@ -333,6 +338,9 @@ function RuleItem(props: {
         </span>
         {rule.towards_notebook && (
           <span className="jp-DLaaS-tag">{trans.__('notebook')}</span>
+        )}
+        {rule.locked && (
+          <span className="jp-DLaaS-tag">{trans.__('locked')}</span>
         )}
       </div>
       <RuleProgress rule={rule} trans={trans} />
@@ -355,28 +363,73 @@ function RuleItem(props: {
           {trans.__('Rucio says: %1', rule.error)}
         </p>
       )}
-      {mine && (
+      {limits && (
+        <p className="jp-DLaaS-ruleNote" role="note">
+          {limits}
+        </p>
+      )}
+      {(canExtend || canCancel) && (
         <div className="jp-DLaaS-ruleActions">
-          <button
-            type="button"
-            className="jp-mod-styled"
-            aria-label={trans.__('Extend the rule at %1', rule.rse_expression)}
-            onClick={() => void actions.extendRule(rule)}
-          >
-            {trans.__('Extend…')}
-          </button>
-          <button
-            type="button"
-            className="jp-mod-styled jp-mod-warn"
-            aria-label={trans.__('Cancel the rule at %1', rule.rse_expression)}
-            onClick={() => void actions.cancelRule(rule)}
-          >
-            {trans.__('Cancel rule…')}
-          </button>
+          {canExtend && (
+            <button
+              type="button"
+              className="jp-mod-styled"
+              aria-label={trans.__(
+                'Extend the rule at %1',
+                rule.rse_expression
+              )}
+              onClick={() => void actions.extendRule(rule)}
+            >
+              {trans.__('Extend…')}
+            </button>
+          )}
+          {canCancel && (
+            <button
+              type="button"
+              className="jp-mod-styled jp-mod-warn"
+              aria-label={trans.__(
+                'Cancel the rule at %1',
+                rule.rse_expression
+              )}
+              onClick={() => void actions.cancelRule(rule)}
+            >
+              {trans.__('Cancel rule…')}
+            </button>
+          )}
         </div>
       )}
     </li>
   );
+}
+
+/** Why the user cannot extend or cancel their own rule, or null when they can. */
+function ruleLimits(
+  rule: IRule,
+  canExtend: boolean,
+  canCancel: boolean,
+  trans: TranslationBundle
+): string | null {
+  if (rule.locked) {
+    return trans.__(
+      'This rule is locked: Rucio keeps it, and it cannot be extended or cancelled from here.'
+    );
+  }
+  if (!canExtend && !canCancel) {
+    return trans.__(
+      'This data lake does not let users extend or cancel rules: the copies are kept until the rule expires.'
+    );
+  }
+  if (!canExtend) {
+    return trans.__(
+      'This data lake does not let users extend rules: the copies are kept until the rule expires; make the data available again after that.'
+    );
+  }
+  if (!canCancel) {
+    return trans.__(
+      'This data lake does not let users cancel rules: Rucio removes this one when it expires.'
+    );
+  }
+  return null;
 }
 
 /** Locks of a rule as one bar: OK, replicating, stuck. */

@@ -2,8 +2,10 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
 import { formatDuration } from '../format';
+import { failingService, instanceHealth } from '../models/connection';
 import { DataLakeModel } from '../models/datalake';
 import { AlertMessage } from './AlertMessage';
+import { serviceAdvice, serviceDown } from './ServiceProblem';
 
 export interface IIdentityBarProps {
   model: DataLakeModel;
@@ -40,7 +42,9 @@ export function tokenSecondsLeft(
 
 /**
  * Which instance (a picker when there are several), who the user is there and
- * how long the token lasts; when credentials are missing or expired, what to do.
+ * how long the token lasts; when credentials are missing or expired (a 401),
+ * what to do; when a service needed to check them is down (the token issuer,
+ * the hub, Rucio), which one, and that signing in again does not help.
  */
 export function IdentityBar(props: IIdentityBarProps): JSX.Element | null {
   const { model, trans } = props;
@@ -51,6 +55,11 @@ export function IdentityBar(props: IIdentityBarProps): JSX.Element | null {
   if (instances.length === 0 || current === null) {
     return null;
   }
+  const working =
+    instanceHealth(
+      current,
+      model.identity.state === 'error' ? model.identity.error : null
+    ).down === null;
 
   return (
     <div className="jp-DLaaS-identity">
@@ -77,7 +86,7 @@ export function IdentityBar(props: IIdentityBarProps): JSX.Element | null {
         <p className="jp-DLaaS-instanceName" title={current.rucio_url}>
           <span
             className={`jp-DLaaS-reachabilityDot ${
-              current.reachable ? 'jp-mod-reachable' : 'jp-mod-unreachable'
+              working ? 'jp-mod-reachable' : 'jp-mod-unreachable'
             }`}
             aria-hidden="true"
           />
@@ -166,7 +175,26 @@ function SignInStatus(props: {
           </button>
         </AlertMessage>
       );
-    case 'error':
+    case 'error': {
+      const down = failingService(identity.error);
+      if (down !== null) {
+        return (
+          <AlertMessage kind="error" label={serviceDown(down, trans)}>
+            <p>
+              <strong>{serviceDown(down, trans)}</strong>
+            </p>
+            <p>{identity.error?.message}</p>
+            <p>{serviceAdvice(down, trans)}</p>
+            <button
+              type="button"
+              className="jp-mod-styled"
+              onClick={() => void model.identity.refresh()}
+            >
+              {trans.__('Retry')}
+            </button>
+          </AlertMessage>
+        );
+      }
       return (
         <AlertMessage kind="error" label={trans.__('Sign-in check failed')}>
           <p>
@@ -184,6 +212,7 @@ function SignInStatus(props: {
           </button>
         </AlertMessage>
       );
+    }
     default:
       return (
         <p className="jp-DLaaS-signIn" role="status">

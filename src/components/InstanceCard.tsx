@@ -1,7 +1,10 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
-import { IInstanceStatus } from '../api/types';
+import type { DataLakeRequestError } from '../api/request';
+import { DatabaseState, IInstanceStatus } from '../api/types';
+import { instanceHealth } from '../models/connection';
+import { serviceAdvice, serviceDown } from './ServiceProblem';
 
 /** Rucio's VO name on single-VO servers: nothing worth showing. */
 const SINGLE_VO = 'def';
@@ -10,11 +13,19 @@ export interface IInstanceCardProps {
   instance: IInstanceStatus;
   /** Whether this is the instance used by default. */
   isDefault: boolean;
+  /**
+   * Why the user's sign-in at this instance could not be checked, if it
+   * could not (the selected instance only): names the token issuer or the
+   * hub when they are down.
+   */
+  signInError?: DataLakeRequestError | null;
   trans: TranslationBundle;
 }
 
 /**
- * One configured Rucio instance: where it is and whether it answers.
+ * One configured Rucio instance: where it is, whether it works and, when
+ * it does not, which service is down (Rucio, its database, the token
+ * issuer, the hub) and what the user can do.
  *
  * The list item is named after the instance so UI tests and screen readers
  * can find it by its display name.
@@ -22,9 +33,16 @@ export interface IInstanceCardProps {
 export function InstanceCard(props: IInstanceCardProps): JSX.Element {
   const { instance, isDefault, trans } = props;
   const nameId = `jp-DLaaS-instance-${React.useId()}`;
-  const reachability = instance.reachable
+  const health = instanceHealth(instance, props.signInError ?? null);
+  const working = health.down === null;
+  const reachability = working
     ? trans.__('Reachable')
-    : trans.__('Not reachable');
+    : health.down === 'rucio'
+      ? trans.__('Not reachable')
+      : serviceDown(health.down!, trans);
+  const mod = working ? 'jp-mod-reachable' : 'jp-mod-unreachable';
+  // Rucio's front answered the last check (its database may not have).
+  const rucioAnswers = instance.reachable || health.down === 'database';
 
   return (
     <li
@@ -34,9 +52,7 @@ export function InstanceCard(props: IInstanceCardProps): JSX.Element {
     >
       <h4 className="jp-DLaaS-instanceTitle">
         <span
-          className={`jp-DLaaS-reachabilityDot ${
-            instance.reachable ? 'jp-mod-reachable' : 'jp-mod-unreachable'
-          }`}
+          className={`jp-DLaaS-reachabilityDot ${mod}`}
           aria-hidden="true"
         />
         <span id={nameId}>{instance.display_name}</span>
@@ -55,13 +71,12 @@ export function InstanceCard(props: IInstanceCardProps): JSX.Element {
         )}
         <dt>{trans.__('Status')}</dt>
         <dd
-          className={`jp-DLaaS-reachability ${
-            instance.reachable ? 'jp-mod-reachable' : 'jp-mod-unreachable'
-          }`}
+          className={`jp-DLaaS-reachability ${mod}`}
+          data-down={health.down ?? undefined}
         >
           {reachability}
         </dd>
-        {instance.reachable ? (
+        {rucioAnswers && (
           <>
             <dt>{trans.__('Rucio version')}</dt>
             <dd className="jp-DLaaS-rucioVersion">
@@ -73,16 +88,39 @@ export function InstanceCard(props: IInstanceCardProps): JSX.Element {
                 ? trans.__('%1 ms', Math.round(instance.latency_ms))
                 : trans.__('unknown')}
             </dd>
+            <dt>{trans.__('Database')}</dt>
+            <dd className="jp-DLaaS-database" data-state={health.database}>
+              {databaseWords(health.database, trans)}
+            </dd>
           </>
-        ) : (
+        )}
+        {!working && (
           <>
             <dt>{trans.__('Problem')}</dt>
             <dd className="jp-DLaaS-instanceError">
-              {instance.error ?? trans.__('The Rucio server did not answer.')}
+              {health.problem ?? trans.__('The Rucio server did not answer.')}
+            </dd>
+            <dt>{trans.__('What you can do')}</dt>
+            <dd className="jp-DLaaS-instanceAdvice">
+              {serviceAdvice(health.down!, trans)}
             </dd>
           </>
         )}
       </dl>
     </li>
   );
+}
+
+/** What the status found of Rucio's database, in words. */
+function databaseWords(state: DatabaseState, trans: TranslationBundle): string {
+  switch (state) {
+    case 'ok':
+      return trans.__('Answers');
+    case 'unavailable':
+      return trans.__('Not answering');
+    case 'checking':
+      return trans.__('Checking…');
+    default:
+      return trans.__('Not checked yet (it needs your sign-in)');
+  }
 }

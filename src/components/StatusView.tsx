@@ -1,12 +1,12 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
-import { IDataLakeModel } from '../tokens';
+import { DataLakeModel } from '../models/datalake';
 import { AlertMessage } from './AlertMessage';
 import { InstanceCard } from './InstanceCard';
 
 export interface IStatusViewProps {
-  model: IDataLakeModel;
+  model: DataLakeModel;
   trans: TranslationBundle;
 }
 
@@ -35,7 +35,10 @@ export function ProblemMessages(props: IStatusViewProps): JSX.Element {
   );
 }
 
-/** The "Instances" tab: extension version, configured instances, last check. */
+/**
+ * The "Instances" tab: extension version, configured instances (which
+ * service is down, if one is), last check.
+ */
 export function StatusView(props: IStatusViewProps): JSX.Element {
   const { model, trans } = props;
   return (
@@ -60,6 +63,9 @@ function InstancesSection(props: IStatusViewProps): JSX.Element | null {
   const { model, trans } = props;
   const headingId = `jp-DLaaS-heading-${React.useId()}`;
   const status = model.status;
+  // Why the sign-in at the selected instance could not be checked (the issuer or the hub down).
+  const signInError =
+    model.identity.state === 'error' ? model.identity.error : null;
   // Before any answer, or when a configuration error already says why there is none.
   if (
     status === null ||
@@ -88,6 +94,9 @@ function InstancesSection(props: IStatusViewProps): JSX.Element | null {
               key={instance.name}
               instance={instance}
               isDefault={instance.name === model.defaultInstanceName}
+              signInError={
+                instance.name === model.instanceName ? signInError : null
+              }
               trans={trans}
             />
           ))}

@@ -4,7 +4,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { DataLakeAPI } from '../api/client';
 import { DataLakeRequestError, SERVER_EXTENSION_MISSING } from '../api/request';
-import { IInstanceStatus, IStatusResponse } from '../api/types';
+import { DatabaseState, IInstanceStatus, IStatusResponse } from '../api/types';
 import { ConnectionState } from '../tokens';
 import { backoffFrequency } from './polling';
 
@@ -244,4 +244,72 @@ export function selectedInstanceName(
     return chosen;
   }
   return defaultInstanceName(status, preferred);
+}
+
+/**
+ * A part of the data lake that can be down, as the panel names it: Rucio,
+ * Rucio's database, the token issuer, JupyterHub, or another source of
+ * tokens (oidc-agent, a token file service...).
+ */
+export type LakeService =
+  'rucio' | 'database' | 'token-issuer' | 'hub' | 'token-source';
+
+/** `reason` of the server's errors when Rucio cannot reach its database. */
+export const DATABASE_UNAVAILABLE = 'rucio_database_unavailable';
+
+/**
+ * The service an error blames: a 502/503/504 of the server naming a
+ * `service` (never a 401: expired credentials are the user's to renew).
+ * Null for any other error.
+ */
+export function failingService(
+  error: DataLakeRequestError | null | undefined
+): LakeService | null {
+  if (!error?.service || error.status < 502 || error.status > 504) {
+    return null;
+  }
+  switch (error.service) {
+    case 'Rucio':
+      return error.reason === DATABASE_UNAVAILABLE ? 'database' : 'rucio';
+    case 'token issuer':
+      return 'token-issuer';
+    case 'JupyterHub':
+      return 'hub';
+    default:
+      return 'token-source';
+  }
+}
+
+/** What keeps an instance from working, as the status view shows it. */
+export interface IInstanceHealth {
+  /** The service that is down, or null when the instance works. */
+  down: LakeService | null;
+  /** The server's explanation of what is down; null when nothing is. */
+  problem: string | null;
+  /** What the last check found of Rucio's database. */
+  database: DatabaseState;
+}
+
+/**
+ * An instance's health: its status (Rucio and its database) and, for the
+ * selected instance, why the user's sign-in could not be checked (the token
+ * issuer or the hub down; `signInError` is the identity's error).
+ */
+export function instanceHealth(
+  instance: IInstanceStatus,
+  signInError: DataLakeRequestError | null = null
+): IInstanceHealth {
+  const database = instance.database ?? 'unknown';
+  if (!instance.reachable) {
+    return {
+      down: database === 'unavailable' ? 'database' : 'rucio',
+      problem: instance.error ?? null,
+      database
+    };
+  }
+  const service = failingService(signInError);
+  if (service !== null && service !== 'rucio' && service !== 'database') {
+    return { down: service, problem: signInError!.message, database };
+  }
+  return { down: null, problem: null, database };
 }

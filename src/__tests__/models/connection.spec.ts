@@ -1,9 +1,16 @@
 import { DataLakeAPI } from '../../api/client';
-import { ConnectionModel, sameRelease } from '../../models/connection';
+import { DataLakeRequestError } from '../../api/request';
+import {
+  ConnectionModel,
+  failingService,
+  instanceHealth,
+  sameRelease
+} from '../../models/connection';
 import { MAX_BACKOFF_MS } from '../../models/polling';
 import {
   FakeJupyterServer,
   jsonResponse,
+  makeInstance,
   makeStatus,
   tornadoNotFound
 } from '../fakeServer';
@@ -269,5 +276,79 @@ describe('ConnectionModel', () => {
       await jest.advanceTimersByTimeAsync(60_000);
       expect(statusRequests(server)).toHaveLength(4);
     });
+  });
+});
+
+describe('which service is down', () => {
+  const error = (status: number, service?: string, reason = 'x') =>
+    new DataLakeRequestError('down', status, reason, undefined, service);
+
+  it('reads the service named by a 502/503/504 of the server', () => {
+    expect(failingService(error(504, 'Rucio', 'service_not_answering'))).toBe(
+      'rucio'
+    );
+    expect(
+      failingService(error(503, 'Rucio', 'rucio_database_unavailable'))
+    ).toBe('database');
+    expect(failingService(error(503, 'token issuer'))).toBe('token-issuer');
+    expect(failingService(error(503, 'JupyterHub'))).toBe('hub');
+    expect(failingService(error(503, 'oidc-agent'))).toBe('token-source');
+  });
+
+  it('blames no service for expired credentials, input errors or unnamed failures', () => {
+    expect(failingService(error(401, 'token issuer'))).toBeNull();
+    expect(failingService(error(403, 'Rucio'))).toBeNull();
+    expect(failingService(error(503))).toBeNull();
+    expect(failingService(null)).toBeNull();
+  });
+
+  it('tells Rucio down from its database down, from the status', () => {
+    expect(instanceHealth(makeInstance({ database: 'ok' }))).toEqual({
+      down: null,
+      problem: null,
+      database: 'ok'
+    });
+    const rucio = makeInstance({
+      reachable: false,
+      error: 'Rucio at http://x is not answering.'
+    });
+    expect(instanceHealth(rucio)).toEqual({
+      down: 'rucio',
+      problem: 'Rucio at http://x is not answering.',
+      database: 'unknown'
+    });
+    const database = makeInstance({
+      reachable: false,
+      database: 'unavailable',
+      error: 'Rucio at http://x answers, but cannot reach its database.'
+    });
+    expect(instanceHealth(database).down).toBe('database');
+  });
+
+  it('names the token issuer or the hub when the sign-in could not be checked', () => {
+    const issuer = new DataLakeRequestError(
+      'Your sign-in has expired and cannot be renewed: the token issuer is not answering.',
+      503,
+      'service_not_answering',
+      undefined,
+      'token issuer'
+    );
+    expect(instanceHealth(makeInstance(), issuer)).toEqual({
+      down: 'token-issuer',
+      problem: issuer.message,
+      database: 'unknown'
+    });
+    expect(instanceHealth(makeInstance(), error(503, 'JupyterHub')).down).toBe(
+      'hub'
+    );
+    // A Rucio failure of the sign-in check does not contradict a fresher status.
+    expect(instanceHealth(makeInstance(), error(504, 'Rucio')).down).toBeNull();
+    // Nor does a 401: the user signs in again.
+    expect(
+      instanceHealth(
+        makeInstance(),
+        error(401, undefined, 'credentials_expired')
+      ).down
+    ).toBeNull();
   });
 });

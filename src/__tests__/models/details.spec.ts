@@ -1,7 +1,8 @@
 import { DataLakeAPI } from '../../api/client';
 import { DataLakeRequestError } from '../../api/request';
+import { DataLakeModel } from '../../models/datalake';
 import { DetailsModel, FILES_PAGE_SIZE } from '../../models/details';
-import { FakeLake, INSTANCE, rule } from '../fakeLake';
+import { errorResponse, FakeLake, INSTANCE, rule } from '../fakeLake';
 
 describe('DetailsModel', () => {
   const did = 'lofar:L2023_712342_HBA';
@@ -93,4 +94,47 @@ describe('DetailsModel', () => {
     expect(details.state).toBe('ready');
     expect(lake.count('GET did')).toBe(2);
   });
+});
+
+describe('rules shown in the details, on a lake that refuses to extend or cancel them', () => {
+  const did = 'lofar:L2023_712342_HBA';
+  const refusal =
+    'This data lake does not let users extend rules; the rule ends on 2026-11-30 12:00 UTC.';
+  let lake: FakeLake;
+  let model: DataLakeModel;
+
+  beforeEach(async () => {
+    lake = new FakeLake();
+    lake.rules.set(did, [rule({ did, can_extend: true, can_cancel: true })]);
+    model = new DataLakeModel({
+      frontendVersion: '0.1.0',
+      serverSettings: lake.settings
+    });
+    await model.refresh();
+    await model.openDetails(did, INSTANCE);
+  });
+
+  afterEach(() => model.dispose());
+
+  it.each([
+    ['extend', 'PUT rules/{id}', 'can_extend'],
+    ['cancel', 'DELETE rules/{id}', 'can_cancel']
+  ] as const)(
+    'fetches the details again after a refused %s (the rule then says it cannot), with the server message',
+    async (action, route, field) => {
+      lake.overrides.set(route, () => {
+        // Once refused, the server knows: the rule says so from then on.
+        lake.rules.set(did, [rule({ did, [field]: false })]);
+        return errorResponse(403, refusal, 'permission_denied');
+      });
+      const before = lake.count('GET did');
+      const asked =
+        action === 'extend'
+          ? model.extendRule(rule().id, 7)
+          : model.cancelRule(rule().id);
+      await expect(asked).rejects.toThrow(refusal);
+      expect(lake.count('GET did')).toBe(before + 1);
+      expect(model.details.details?.rules[0][field]).toBe(false);
+    }
+  );
 });

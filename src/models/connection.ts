@@ -258,14 +258,14 @@ export type LakeService =
 export const DATABASE_UNAVAILABLE = 'rucio_database_unavailable';
 
 /**
- * The service an error blames: a 502/503/504 of the server naming a
- * `service` (never a 401: expired credentials are the user's to renew).
- * Null for any other error.
+ * The service an error says is down: a 503 or 504 of the server naming a
+ * `service`. Null for any other error: a 401 (expired credentials are the
+ * user's to renew), a 502 (the service answered, unreadably), input errors.
  */
 export function failingService(
   error: DataLakeRequestError | null | undefined
 ): LakeService | null {
-  if (!error?.service || error.status < 502 || error.status > 504) {
+  if (!error?.service || (error.status !== 503 && error.status !== 504)) {
     return null;
   }
   switch (error.service) {

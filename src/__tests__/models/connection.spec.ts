@@ -283,7 +283,7 @@ describe('which service is down', () => {
   const error = (status: number, service?: string, reason = 'x') =>
     new DataLakeRequestError('down', status, reason, undefined, service);
 
-  it('reads the service named by a 502/503/504 of the server', () => {
+  it('reads the service named by a 503/504 of the server', () => {
     expect(failingService(error(504, 'Rucio', 'service_not_answering'))).toBe(
       'rucio'
     );
@@ -295,9 +295,11 @@ describe('which service is down', () => {
     expect(failingService(error(503, 'oidc-agent'))).toBe('token-source');
   });
 
-  it('blames no service for expired credentials, input errors or unnamed failures', () => {
+  it('blames no service for expired credentials, unreadable answers, input errors or unnamed failures', () => {
     expect(failingService(error(401, 'token issuer'))).toBeNull();
     expect(failingService(error(403, 'Rucio'))).toBeNull();
+    // Rucio answered, with something unreadable: not down.
+    expect(failingService(error(502, 'Rucio', 'rucio_error'))).toBeNull();
     expect(failingService(error(503))).toBeNull();
     expect(failingService(null)).toBeNull();
   });

@@ -57,7 +57,7 @@ T = TypeVar("T")
 
 # Added to the instance's timeout_seconds to make a request's one deadline: the client's own
 # network timeout (cut to the deadline) fires first and names Rucio's URL.
-DEADLINE_GRACE_SECONDS = 0.5
+DEADLINE_GRACE_SECONDS = 0.25
 USERPASS_TOKEN_MAX_AGE = 3000.0  # seconds; Rucio's userpass tokens live an hour
 ACCOUNT_MAX_AGE = 300.0
 TRANSIENT_ATTEMPTS = 3  # tries of a call that meets a database conflict
@@ -68,6 +68,7 @@ PROBE_SECONDS = 5.0  # longest a check of Rucio waits for each answer (ping, the
 DATABASE_RECHECK_SECONDS = 1.0
 DATABASE_RECHECK_MAX_SECONDS = 8.0
 CONDITION_FRESH_SECONDS = 10.0  # how long a check's finding explains a timeout
+SLOW_CALL_SECONDS = 1.0  # a call still running after this (or a third of the timeout) starts a check of Rucio
 
 OK, UNAVAILABLE, CHECKING, UNKNOWN = "ok", "unavailable", "checking", "unknown"
 
@@ -246,7 +247,7 @@ class RucioSession:
     async def _call_rucio(self, func: Callable[[float | None], T]) -> T:
         """Call Rucio within the deadline, behind the breaker; ``func`` gets the deadline for its network waits.
 
-        A call still running after half the timeout starts a check of Rucio, so that when it
+        A call still running after SLOW_CALL_SECONDS starts a check of Rucio, so that when it
         gets no answer the error can say whether Rucio or only its database is not answering.
         """
         await self.breaker.admit()
@@ -257,7 +258,9 @@ class RucioSession:
                 raise _KnownDown
             return func(deadline)
 
-        slow = asyncio.get_running_loop().call_later(self.config.timeout_seconds / 2, self.check_soon)
+        slow = asyncio.get_running_loop().call_later(
+            min(SLOW_CALL_SECONDS, self.config.timeout_seconds / 3), self.check_soon
+        )
         try:
             result = await run_blocking(self.executor, unless_known_down, timeout_error=lambda: self._timeout(RUCIO))
         except _KnownDown:

@@ -40,4 +40,8 @@ export JUPYTER_CONFIG_PATH="$ESCAPE_DLAAS_LAKE_DIR/jupyter${JUPYTER_CONFIG_PATH:
 ARGS=(--ip=127.0.0.1 --port="${DEMO_PORT:-8888}" --no-browser)
 [ "$(id -u)" -ne 0 ] || ARGS+=(--allow-root)
 # Not exec: the trap above must run when JupyterLab ends.
-jupyter lab "${ARGS[@]}" --notebook-dir="$ESCAPE_DLAAS_LAKE_DIR/rses/notebook-local" "$@"
+# The notebook root is a folder of its own: data made available appears there as
+# data-lake/<scope>/<dataset>/ (links into the notebook-local storage), never inside Rucio's storage.
+NOTEBOOKS="$ESCAPE_DLAAS_LAKE_DIR/notebooks"
+mkdir -p "$NOTEBOOKS"
+jupyter lab "${ARGS[@]}" --notebook-dir="$NOTEBOOKS" "$@"

@@ -100,13 +100,16 @@ export function InstanceCard(props: IInstanceCardProps): JSX.Element {
             <dd className="jp-DLaaS-instanceError">
               {health.problem ?? trans.__('The Rucio server did not answer.')}
             </dd>
-            <dt>{trans.__('What you can do')}</dt>
-            <dd className="jp-DLaaS-instanceAdvice">
-              {serviceAdvice(health.down!, trans)}
-            </dd>
           </>
         )}
       </dl>
+      {!working && (
+        // Below the list, full width: a sentence to read, not a value.
+        <p className="jp-DLaaS-instanceAdvice">
+          <strong>{trans.__('What you can do:')}</strong>{' '}
+          {serviceAdvice(health.down!, trans)}
+        </p>
+      )}
     </li>
   );
 }

@@ -181,12 +181,7 @@ function PreviewFindings(props: {
   const { model, answer, trans } = props;
   const loading = model.state === 'loading';
   return (
-    <div
-      className="jp-DLaaS-preview"
-      aria-live="polite"
-      aria-busy={loading}
-      aria-label={trans.__('What Rucio would do')}
-    >
+    <div className="jp-DLaaS-preview" aria-live="polite" aria-busy={loading}>
       {loading && (
         <p className="jp-DLaaS-hint jp-DLaaS-previewLoading">
           {trans.__('Checking the quota, embargoes and storage…')}

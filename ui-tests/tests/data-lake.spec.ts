@@ -250,6 +250,48 @@ test.describe('Data Lake panel', () => {
     ).toHaveValue(conditions[0].split(/[=<>!]/)[0]);
   });
 
+  test('says why a search found nothing, and searches for the fix in one click', async ({
+    page
+  }) => {
+    test.skip(lake === null, NEEDS_LAKE);
+    const scenario = lake!.scenarios.metadata_search;
+    // The scenario's filter with its first value in capitals (telescope=LOFAR,...):
+    // the catalogue writes it in lower case.
+    const [first, ...rest] = scenario.filter_string.split(',');
+    const [key, value] = first.split('=');
+    const shouted = [`${key}=${value.toUpperCase()}`, ...rest].join(',');
+    expect(shouted).not.toBe(scenario.filter_string);
+
+    const panel = await openPanel(page);
+    await panel.getByRole('tab', { name: 'Search' }).click();
+    await panel.getByRole('searchbox', { name: 'Name pattern' }).fill('');
+    await panel
+      .getByRole('combobox', { name: 'Type' })
+      .selectOption(scenario.did_type);
+    const filter = panel.getByRole('textbox', { name: 'Metadata filter' });
+    await filter.fill(shouted);
+    await filter.press('Enter');
+
+    await expect(panel.getByText('No data matches this search.')).toBeVisible({
+      timeout: 30_000
+    });
+    const hints = panel.getByRole('alert', { name: 'Why nothing matched' });
+    await expect(hints).toContainText('letter case matters');
+    const fix = hints.getByRole('button', {
+      name: `Search for ${scenario.filter_string}`
+    });
+    await expect(fix).toBeVisible();
+
+    await fix.click();
+    await expect(filter).toHaveValue(scenario.filter_string);
+    const results = panel.getByRole('list', { name: 'Results' });
+    await expect(results.getByRole('listitem')).toHaveCount(
+      scenario.expected.length,
+      { timeout: 30_000 }
+    );
+    await expect(hints).toHaveCount(0);
+  });
+
   test('makes a dataset available at the notebook and opens its folder', async ({
     page
   }) => {
@@ -318,14 +360,20 @@ test.describe('Data Lake panel', () => {
       );
     }
 
-    // "Open in file browser" shows the folder with the file.
+    // "Open in file browser" shows the dataset's own folder, data-lake/<scope>/<dataset>
+    // (not Rucio's hashed storage layout), with the dataset's files in it.
+    const [scope, name] = quick.did.split(':');
     await success.getByRole('button', { name: 'Open in file browser' }).click();
     await expect
       .poll(() => page.filebrowser.getCurrentDirectory(), { timeout: 30_000 })
-      .toMatch(/^notebook-local\//);
-    expect(
-      await page.filebrowser.isFileListedInBrowser(quick.files[0].name)
-    ).toBe(true);
+      .toBe(`data-lake/${scope}/${name}`);
+    for (const file of quick.files) {
+      await expect
+        .poll(() => page.filebrowser.isFileListedInBrowser(file.name), {
+          timeout: 10_000
+        })
+        .toBe(true);
+    }
 
     // The dataset is watched, in "My data".
     await page.sidebar.openTab(PANEL_ID);
@@ -389,6 +437,9 @@ test.describe('Data Lake panel', () => {
     // The token validity changes at every run: mask it; no hover, no focus
     // ring, no transition half way.
     const mask = [panel.locator('.jp-DLaaS-tokenValidity')];
+    // A fixed size too: the masked text ("59 min", "1 h") must not change the mask's width.
+    const style =
+      '.jp-DLaaS-tokenValidity { display: inline-block; width: 8em; height: 1.2em; overflow: hidden; vertical-align: bottom; }';
     const steady = async () => {
       await page.evaluate(() =>
         (document.activeElement as HTMLElement | null)?.blur()
@@ -398,7 +449,7 @@ test.describe('Data Lake panel', () => {
     await steady();
     // Soft: a light-theme difference must not hide the dark-theme one.
     expect
-      .soft(await panel.screenshot({ mask, animations: 'disabled' }))
+      .soft(await panel.screenshot({ mask, style, animations: 'disabled' }))
       .toMatchSnapshot('data-lake-panel.png');
 
     await page.theme.setDarkTheme();
@@ -407,7 +458,7 @@ test.describe('Data Lake panel', () => {
     ).toBeVisible();
     await steady();
     expect(
-      await panel.screenshot({ mask, animations: 'disabled' })
+      await panel.screenshot({ mask, style, animations: 'disabled' })
     ).toMatchSnapshot('data-lake-panel-dark.png');
   });
 

@@ -302,7 +302,7 @@ function QuotaTable(props: {
         : formatBytes(quota.limit_bytes);
   return (
     <table
-      className="jp-DLaaS-metadata jp-DLaaS-quota"
+      className="jp-DLaaS-quota"
       aria-label={trans.__('Your quota')}
     >
       <thead>

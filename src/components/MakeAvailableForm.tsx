@@ -301,10 +301,7 @@ function QuotaTable(props: {
         ? trans.__('none')
         : formatBytes(quota.limit_bytes);
   return (
-    <table
-      className="jp-DLaaS-quota"
-      aria-label={trans.__('Your quota')}
-    >
+    <table className="jp-DLaaS-quota" aria-label={trans.__('Your quota')}>
       <thead>
         <tr>
           <th scope="col">{trans.__('Storage')}</th>

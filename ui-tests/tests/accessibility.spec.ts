@@ -326,6 +326,32 @@ function steadyStyle(): string {
   return file;
 }
 
+/**
+ * The make-available dialog checks beforehand (GET rules/preview) and turns
+ * "Make available" off when Rucio would surely refuse. To test Rucio's own
+ * refusal and how the panel explains it, the preview's answer (the server's
+ * real one) is rewritten as if nothing were in the way: the click reaches Rucio.
+ */
+async function letTheClickReachRucio(page: Page): Promise<void> {
+  await page.route(
+    '**/escape-dlaas/instances/*/rules/preview*',
+    async route => {
+      const response = await route.fetch();
+      const preview = await response.json();
+      await route.fulfill({
+        response,
+        json: {
+          ...preview,
+          outcome: 'create',
+          refusals: [],
+          embargo: null,
+          quota: { ...preview.quota, fits: true }
+        }
+      });
+    }
+  );
+}
+
 /** Requests to an endpoint of the server extension (whatever their query). */
 function endpoint(name: string): (url: URL) => boolean {
   return url =>
@@ -590,7 +616,11 @@ test.describe('Data Lake panel accessibility', () => {
         locks: { ok: locks[0], replicating: locks[1], stuck: locks[2] },
         expires_at: '2030-01-01T00:00:00+00:00',
         towards_notebook: target !== lake!.archive,
-        error
+        error,
+        // the user's own unlocked rules on the demo policy: Extend and Cancel shown
+        locked: false,
+        can_extend: true,
+        can_cancel: true
       });
       body.rules = [
         ...body.rules,
@@ -651,6 +681,7 @@ test.describe('Data Lake panel accessibility', () => {
   test('error: make available refused (embargo), in the details', async ({
     page
   }) => {
+    await letTheClickReachRucio(page);
     const panel = await openPanel(page);
     await search(panel, { pattern: lake!.embargo });
     await panel

@@ -125,6 +125,32 @@ async function makeAvailable(
   await expect(dialog).toHaveCount(0);
 }
 
+/**
+ * The make-available dialog checks beforehand (GET rules/preview) and turns
+ * "Make available" off when Rucio would surely refuse. To test Rucio's own
+ * refusal and how the panel explains it, the preview's answer (the server's
+ * real one) is rewritten as if nothing were in the way: the click reaches Rucio.
+ */
+async function letTheClickReachRucio(page: Page): Promise<void> {
+  await page.route(
+    '**/escape-dlaas/instances/*/rules/preview*',
+    async route => {
+      const response = await route.fetch();
+      const preview = await response.json();
+      await route.fulfill({
+        response,
+        json: {
+          ...preview,
+          outcome: 'create',
+          refusals: [],
+          embargo: null,
+          quota: { ...preview.quota, fits: true }
+        }
+      });
+    }
+  );
+}
+
 /** A notification toast showing this text. */
 function toast(page: Page, text: string | RegExp): Locator {
   return page.locator('.Toastify__toast').filter({ hasText: text });
@@ -387,6 +413,7 @@ test.describe('Data Lake panel', () => {
   test('explains an embargo with the reason from Rucio', async ({ page }) => {
     test.skip(lake === null, NEEDS_LAKE);
     const embargo = lake!.scenarios.embargo;
+    await letTheClickReachRucio(page);
     const panel = await openPanel(page);
     await makeAvailable(page, panel, embargo.did);
 
@@ -405,6 +432,7 @@ test.describe('Data Lake panel', () => {
   test('explains a quota refusal with its reason', async ({ page }) => {
     test.skip(lake === null, NEEDS_LAKE);
     const quota = lake!.scenarios.quota;
+    await letTheClickReachRucio(page);
     const panel = await openPanel(page);
     // The QoS class whose storage is the quota scenario's RSE (e.g. ESCAPE-CHEAP → CHEAP).
     await makeAvailable(

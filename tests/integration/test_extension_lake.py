@@ -14,11 +14,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from tornado.httpclient import HTTPClientError
+
+from tests.integration.extension_api import call
 
 pytestmark = pytest.mark.integration
-
-INSTANCE = ("escape-dlaas", "instances", "local-lake")
 
 
 @pytest.fixture
@@ -30,19 +29,6 @@ def jp_server_config(lake_info, tmp_path):
         "ServerApp": {"jpserver_extensions": {"escape_dlaas": True}, "allow_root": True, "root_dir": str(tmp_path)},
         "DLaaS": config,
     }
-
-
-async def call(jp_fetch, *path, method="GET", body=None, params=None):
-    """(status, JSON body) for a request to the extension, errors included."""
-    kwargs = {"method": method, "params": params or {}}
-    if body is not None:
-        kwargs["body"] = json.dumps(body)
-    try:
-        response = await jp_fetch(*INSTANCE, *path, **kwargs)
-    except HTTPClientError as error:
-        assert error.response is not None, error
-        return error.code, json.loads(error.response.body)
-    return response.code, json.loads(response.body)
 
 
 async def wait_for_state(jp_fetch, did, wanted, timeout=60):

@@ -6,36 +6,20 @@ expiry and a note, never 403); Extend and Cancel are offered only until Rucio ha
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from tornado.httpclient import HTTPClientError
 
 from tests.fixtures_lake import lake_server_config
+from tests.integration.extension_api import call
 from tests.integration.lake_datasets import fresh_dataset
 
 pytestmark = pytest.mark.integration
 
-INSTANCE = ("escape-dlaas", "instances", "local-lake")
 NOT_EXTENDED = "This data lake does not let users extend rules; the rule ends on "
 
 
 @pytest.fixture
 def jp_server_config(generic_lake_info, tmp_path):
     return lake_server_config(generic_lake_info, tmp_path)
-
-
-async def call(jp_fetch, *path, method="GET", body=None, params=None):
-    """(status, JSON body) for a request to the extension, errors included."""
-    kwargs = {"method": method, "params": params or {}}
-    if body is not None:
-        kwargs["body"] = json.dumps(body)
-    try:
-        response = await jp_fetch(*INSTANCE, *path, **kwargs)
-    except HTTPClientError as error:
-        assert error.response is not None, error
-        return error.code, json.loads(error.response.body)
-    return response.code, json.loads(response.body)
 
 
 async def test_asking_again_for_longer_keeps_the_rule_and_says_why(

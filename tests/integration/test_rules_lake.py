@@ -20,11 +20,12 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from escape_dlaas.lake import free_ports
 from tests.fixtures_lake import lake_server_config
+from tests.integration.extension_api import LOCAL_LAKE, call
 from tests.integration.lake_datasets import fresh_dataset
 
 pytestmark = pytest.mark.integration
 
-INSTANCE = ("escape-dlaas", "instances", "local-lake")
+
 TAPE = "TAPE"  # a QoS class no storage of the lake offers
 
 
@@ -37,19 +38,6 @@ def server_config(lake_info, root_dir: Path) -> dict:
 @pytest.fixture
 def jp_server_config(lake_info, tmp_path):
     return server_config(lake_info, tmp_path)
-
-
-async def call(jp_fetch, *path, method="GET", body=None, params=None):
-    """(status, JSON body) for a request to the extension, errors included."""
-    kwargs = {"method": method, "params": params or {}}
-    if body is not None:
-        kwargs["body"] = json.dumps(body)
-    try:
-        response = await jp_fetch(*INSTANCE, *path, **kwargs)
-    except HTTPClientError as error:
-        assert error.response is not None, error
-        return error.code, json.loads(error.response.body)
-    return response.code, json.loads(response.body)
 
 
 def rucio_requests(monkeypatch) -> list[str]:
@@ -277,7 +265,7 @@ async def test_two_jupyter_servers_asking_at_once_get_exactly_one_created(
         async def from_second_server() -> tuple[int, dict]:
             try:
                 response = await client.fetch(
-                    f"{base}/{'/'.join(INSTANCE)}/rules",
+                    f"{base}/{'/'.join(LOCAL_LAKE)}/rules",
                     method="POST",
                     body=json.dumps(body),
                     headers={"Authorization": f"token {token}"},

@@ -11,14 +11,12 @@ import base64
 import json
 
 import pytest
-from tornado.httpclient import HTTPClientError
 
 from escape_dlaas.domain.hints import MAX_HINT_LISTINGS
 from escape_dlaas.domain.paging import MAX_OFFSET, encode_cursor
+from tests.integration.extension_api import call
 
 pytestmark = pytest.mark.integration
-
-INSTANCE = ("escape-dlaas", "instances", "local-lake")
 
 
 @pytest.fixture
@@ -42,18 +40,6 @@ def rucio_requests(monkeypatch):
 
     monkeypatch.setattr(TokenClient, "_send_request", counting)
     return sent
-
-
-async def call(jp_fetch, *path, method="GET", body=None, params=None, raw_body=None):
-    kwargs = {"method": method, "params": params or {}}
-    if body is not None or raw_body is not None:
-        kwargs["body"] = raw_body if raw_body is not None else json.dumps(body)
-    try:
-        response = await jp_fetch(*INSTANCE, *path, **kwargs)
-    except HTTPClientError as error:
-        assert error.response is not None, error
-        return error.code, json.loads(error.response.body)
-    return response.code, json.loads(response.body)
 
 
 async def refused(jp_fetch, sent, *path, field, says, **kwargs):

@@ -34,7 +34,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from escape_dlaas.auth.exchange import ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT, TokenExchanger
-from escape_dlaas.auth.manager import TokenManager
+from escape_dlaas.auth.manager import RucioCredentials, TokenManager
 from escape_dlaas.auth.sources import FoundToken
 from escape_dlaas.config import InstanceConfig, TokenExchangeConfig, parse_instance
 from escape_dlaas.errors import (
@@ -764,4 +764,30 @@ async def test_waiting_for_another_requests_exchange_ends_at_the_deadline(issuer
     assert time.monotonic() - started < 0.6
     assert all(isinstance(e, ServiceTimeout) and e.service == "token issuer" for e in errors), errors
     assert any(issuer.issuer in str(e) for e in errors)
+    manager.close()
+
+
+@pytest.mark.asyncio
+async def test_a_request_whose_time_ran_out_while_waiting_blames_the_wait_not_its_token_source(
+    issuer, tls, secret_file, tmp_path, pool
+):
+    """Another request held the renewal until just before our deadline: we report that wait, read nothing."""
+    token_path = tmp_path / "alice.token"
+    write_token(token_path, issuer.mint())
+    manager = TokenManager(instance_for(issuer, tls, secret_file, token_path), pool)
+    await manager._lock.acquire()  # as another request renewing the credentials
+
+    async def waiting_request() -> RucioCredentials:
+        with user_request(), time_budget(0.4):
+            return await manager.rucio_credentials()
+
+    waiting = asyncio.ensure_future(waiting_request())
+    await asyncio.sleep(0.25)  # the other renewal ends (and fails) with less than an attempt's time left to us
+    manager._lock.release()
+    with pytest.raises(ServiceTimeout) as waited:
+        await waiting
+    assert waited.value.service == "token issuer"
+    assert "are being renewed" in waited.value.message
+    assert issuer.issuer in waited.value.message
+    assert issuer.exchanges == [], "nothing was tried with no time left"
     manager.close()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Galata UI tests in Debian's Chromium against a real local lake that this script starts,
 # then stops and deletes (ESCAPE_DLAAS_UI_LAKE_DIR=DIR keeps a lake there between runs).
+# Arguments are passed to Playwright (e.g. tests/data-lake.spec.ts runs that spec only).
 # JupyterLab and the lake listen on free ports (ESCAPE_DLAAS_UI_PORT=N picks JupyterLab's).
 # ESCAPE_DLAAS_UPDATE_DOCS_SCREENSHOTS=1 rewrites docs/screenshots; otherwise nothing
 # tracked is written (results go to ui-tests/test-results, git-ignored), and the temporary
@@ -40,4 +41,4 @@ mkdir -p "$TMPDIR"
 cd ui-tests
 jlpm install --immutable >/dev/null 2>&1 || jlpm install
 echo "JupyterLab for the UI tests on port $ESCAPE_DLAAS_UI_PORT"
-CI=1 jlpm test
+CI=1 jlpm test "$@"  # e.g. tests/one.spec.ts to run one spec

@@ -63,6 +63,18 @@ def file_meta(d: int, f: int) -> dict[str, Any]:
     return meta
 
 
+# ---- the big dataset (details view) ----------------------------------------------------------
+
+# One dataset of 80,000 files (catalogue entries and ESCAPE-SAFE replicas, no bytes); its names
+# match none of the search queries below.
+BIG_DATASET = "BIGSET_80k"
+BIG_FILES = 80_000
+
+
+def big_file_name(n: int) -> str:
+    return f"BIGSET_80k_{n:05d}.dat"
+
+
 # ---- the three search queries -------------------------------------------------------------
 
 # (a) a name wildcard over the 100k-file scope: every file matches.

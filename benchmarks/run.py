@@ -38,11 +38,20 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import catalogue as cat  # noqa: E402
+import depth  # noqa: E402
 from countproxy import CountingProxy  # noqa: E402
 
 from escape_dlaas.lake import Lake, Ports, free_ports, load_lake_info  # noqa: E402
 
-PHASES = ("search", "availability", "responsiveness", "memory", "frontend")
+# issue 15's costs of depth and width (depth.py): each is a result key of its own
+DEPTH_PHASES = {
+    "deep": depth.deep_pages,
+    "scopes": depth.all_scopes,
+    "makeavailable": depth.make_available,
+    "describe": depth.describe_rows,
+    "bigdataset": depth.big_dataset,
+}
+PHASES = ("search", "availability", "responsiveness", *DEPTH_PHASES, "memory", "frontend")
 INSTANCE = "local-lake"
 COUNTED = "local-lake-counted"
 PAGE = 100
@@ -830,7 +839,7 @@ class Bench:
         self.seed()
         self.start_proxy()
         self.write_jupyter_config()
-        server_phases = [p for p in ("search", "availability", "responsiveness") if p in only]
+        server_phases = [p for p in ("search", "availability", "responsiveness", *DEPTH_PHASES) if p in only]
         if "memory" in only:
             self.memory_baseline()
         if server_phases or "memory" in only:
@@ -843,7 +852,12 @@ class Bench:
             memory["with_extension_idle_mb"] = rss_mb(server.pid)
             self.cold_call(server)
             for phase in server_phases:
-                getattr(self, phase)(server)
+                if phase in DEPTH_PHASES:
+                    say(f"{phase} ...")
+                    self.results[phase] = DEPTH_PHASES[phase](self, server)
+                    say(f"{phase}: {json.dumps(self.results[phase], default=str)[:600]}")
+                else:
+                    getattr(self, phase)(server)
                 time.sleep(1)
                 memory[f"with_extension_after_{phase}_mb"] = rss_mb(server.pid)
             memory["with_extension_after_runs_mb"] = rss_mb(server.pid)
@@ -988,7 +1002,7 @@ def report(results: dict[str, Any]) -> str:
                 verdict(m["added_idle_mb"] <= TARGETS["memory_added_mb"]),
             ]
         )
-        for phase in ("search", "availability", "responsiveness"):
+        for phase in ("search", "availability", "responsiveness", *DEPTH_PHASES):
             if f"with_extension_after_{phase}_mb" in m:
                 rows.append(
                     [
@@ -1013,6 +1027,7 @@ def report(results: dict[str, Any]) -> str:
         for key, value in browser.items():
             rows.append([key, value])
         out.append(table(rows))
+    out.extend(depth.report(results, table))
     out.append(f"Total {results.get('total_seconds')} s. Targets: {TARGETS}")
     return "\n\n".join(out)
 

@@ -10,7 +10,8 @@ Run by ``run.py`` in a child process whose ``RUCIO_CONFIG`` is the lake's ``ruci
 ``[client]`` section is root's userpass identity)::
 
     RUCIO_CONFIG=DIR/rucio/etc/rucio.cfg python benchmarks/seed.py catalogue DIR/bench/seed-state.json
-    RUCIO_CONFIG=... python benchmarks/seed.py mkavail TAG COUNT RSE_DIR   # real-byte datasets, prints JSON
+    RUCIO_CONFIG=... python benchmarks/seed.py mkavail TAG COUNT RSE_DIR [FILES]   # real-byte datasets, prints JSON
+    RUCIO_CONFIG=... python benchmarks/seed.py big DIR/bench/seed-big-state.json   # the 80,000-file dataset
 """
 
 from __future__ import annotations
@@ -234,6 +235,34 @@ def hash_path(scope: str, name: str) -> str:
     return f"{scope}/{digest[0:2]}/{digest[2:4]}/{name}"
 
 
+def seed_big_dataset(state_file: Path) -> dict[str, Any]:
+    """The big dataset (``catalogue.BIG_DATASET``): its files registered on the archive RSE, 1,000 per request."""
+    progress = Progress(state_file)
+    started = time.monotonic()
+    _exists_ok(lambda: client().add_dataset(cat.SCOPE, cat.BIG_DATASET))
+    chunks = [
+        (f"big:{start}", range(start, min(start + REPLICA_CHUNK, cat.BIG_FILES)))
+        for start in range(0, cat.BIG_FILES, REPLICA_CHUNK)
+    ]
+    todo = [(name, numbers) for name, numbers in chunks if name not in progress.done]
+
+    def attach(numbers: range) -> None:
+        files = [
+            {"scope": cat.SCOPE, "name": cat.big_file_name(n), "bytes": 1_000_000 + n, "adler32": "0badf00d"}
+            for n in numbers
+        ]
+        client().add_files_to_datasets(
+            [{"scope": cat.SCOPE, "name": cat.BIG_DATASET, "rse": ARCHIVE_RSE, "dids": files}], ignore_duplicate=True
+        )
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        futures = [(name, pool.submit(attach, numbers)) for name, numbers in todo]
+        for name, future in futures:
+            future.result()
+            progress.mark(name)
+    return {"seeded": bool(todo), "seconds": round(time.monotonic() - started, 1), "requests": len(todo)}
+
+
 def make_available_datasets(
     tag: str, count: int, archive_dir: Path, files: int = 4, size: int = 256 * 1024
 ) -> list[str]:
@@ -271,8 +300,13 @@ def main(argv: list[str]) -> int:
         print("RESULT " + json.dumps(result), flush=True)
         return 0
     if len(argv) >= 4 and argv[0] == "mkavail":
-        names = make_available_datasets(argv[1], int(argv[2]), Path(argv[3]))
+        # the responsiveness run's default (4 files of 256 KiB), or FILES of 64 KiB
+        files, size = (int(argv[4]), 64 * 1024) if len(argv) >= 5 else (4, 256 * 1024)
+        names = make_available_datasets(argv[1], int(argv[2]), Path(argv[3]), files=files, size=size)
         print("RESULT " + json.dumps({"dids": names}), flush=True)
+        return 0
+    if len(argv) >= 2 and argv[0] == "big":
+        print("RESULT " + json.dumps(seed_big_dataset(Path(argv[1]))), flush=True)
         return 0
     print(__doc__, file=sys.stderr)
     return 2

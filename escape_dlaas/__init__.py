@@ -13,6 +13,15 @@ except ImportError:  # running from a source tree that was never built
     __version__ = "dev"
 
 
+def __getattr__(name: str) -> Any:
+    """``escape_dlaas.DataLake``, imported on first use: loading the server extension never loads the notebook API."""
+    if name == "DataLake":
+        from .notebook import DataLake
+
+        return DataLake
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "escape-dlaas"}]
 

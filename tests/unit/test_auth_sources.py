@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from escape_dlaas.auth import sources as sources_module
 from escape_dlaas.auth.sources import (
     EnvTokenSource,
     FileTokenSource,
@@ -26,6 +25,8 @@ from escape_dlaas.auth.sources import (
     WlcgTokenSource,
     build_source,
 )
+from escape_dlaas.auth.sources import local as local_sources
+from escape_dlaas.auth.sources import oidc_agent as oidc_agent_source
 from escape_dlaas.config import parse_instance
 from escape_dlaas.errors import (
     ConfigurationError,
@@ -70,13 +71,13 @@ def test_file_source_reads_strips_and_knows_its_origin(tmp_path):
 def test_file_source_rereads_only_when_the_file_changes(tmp_path, monkeypatch):
     path = token_file(tmp_path / "t", "first-token")
     reads = []
-    real_read = sources_module.read_private_text
+    real_read = local_sources.read_private_text
 
     def counting_read(*args: Any, **kwargs: Any) -> Any:
         reads.append(1)
         return real_read(*args, **kwargs)
 
-    monkeypatch.setattr(sources_module, "read_private_text", counting_read)
+    monkeypatch.setattr(local_sources, "read_private_text", counting_read)
     source = FileTokenSource(path)
     assert source.fetch().token == "first-token"
     assert source.fetch().token == "first-token"
@@ -431,13 +432,13 @@ def test_oidc_agent_without_liboidcagent_installed(monkeypatch):
     def missing() -> Any:
         raise ImportError("no liboidcagent")
 
-    monkeypatch.setattr(sources_module, "_load_liboidcagent", missing)
+    monkeypatch.setattr(oidc_agent_source, "_load_liboidcagent", missing)
     with pytest.raises(ConfigurationError, match="liboidcagent"):
         OidcAgentTokenSource("escape").fetch()
 
 
 def test_the_real_liboidcagent_is_what_we_load_by_default():
-    api = sources_module._load_liboidcagent()
+    api = oidc_agent_source._load_liboidcagent()
     assert callable(api.get_token_response)
     assert issubclass(api.OidcAgentError, Exception)
 

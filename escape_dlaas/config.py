@@ -61,6 +61,37 @@ class NotebookLocalConfig:
 
 
 @dataclass(frozen=True)
+class UploadConfig:
+    """Where users may upload (``upload`` of an instance): target id -> RSE expression, and rule lifetimes."""
+
+    targets: Mapping[str, str] = field(default_factory=dict)
+    default_lifetime_days: float = 30.0
+    max_lifetime_days: float = 365.0
+    max_files: int = 1000  # files per upload
+
+    @property
+    def default_target(self) -> str | None:
+        return next(iter(self.targets), None)
+
+
+@dataclass(frozen=True)
+class EventsConfig:
+    """A STOMP broker carrying Rucio's messages (hermes), for live state in the panel (``events``)."""
+
+    brokers: tuple[tuple[str, int], ...]
+    destination: str = "/topic/rucio.events"
+    virtual_host: str | None = None  # RabbitMQ reads STOMP's host header as a vhost: "/" there
+    username: str | None = None
+    password_file: Path | None = None  # readable by the server only
+    use_ssl: bool = False
+    ca_bundle: Path | None = None
+    cert_file: Path | None = None  # client certificate, for brokers that authenticate by certificate
+    key_file: Path | None = None
+    heartbeat_seconds: float = 10.0
+    reconnect_max_seconds: float = 10.0  # longest pause between two attempts to reach a broker
+
+
+@dataclass(frozen=True)
 class InstanceConfig:
     name: str
     rucio_url: str
@@ -77,6 +108,7 @@ class InstanceConfig:
     default_lifetime_days: float = 7.0
     max_lifetime_days: float = 30.0
     download_cache: Path | None = None
+    upload: UploadConfig | None = None  # None: users cannot upload through escape-dlaas
 
     @property
     def label(self) -> str:
@@ -219,7 +251,7 @@ def parse_instance(data: Any, key: str) -> InstanceConfig:
     allowed = {
         "name", "display_name", "rucio_url", "auth_url", "vo", "account", "ca_bundle", "timeout_seconds",
         "token_sources", "token_exchange", "notebook_local", "qos_classes", "default_lifetime_days",
-        "max_lifetime_days", "download_cache",
+        "max_lifetime_days", "download_cache", "upload",
     }  # fmt: skip
     _check_keys(data, allowed, key)
     name = _required_str(data, "name", key)
@@ -287,7 +319,38 @@ def parse_instance(data: Any, key: str) -> InstanceConfig:
         default_lifetime_days=default_days,
         max_lifetime_days=max_days,
         download_cache=_path(data, "download_cache", key),
+        upload=parse_upload(data["upload"], f"{key}.upload") if data.get("upload") is not None else None,
     )
+
+
+def parse_upload(data: Any, key: str) -> UploadConfig:
+    """``upload``: ``targets`` (id -> RSE expression, the first is the default), lifetimes, ``max_files``."""
+    if not isinstance(data, Mapping):
+        raise ConfigurationError(f"{key}: expected an object with 'targets'", field=key)
+    _check_keys(data, {"targets", "default_lifetime_days", "max_lifetime_days", "max_files"}, key)
+    targets = data.get("targets")
+    if (
+        not isinstance(targets, Mapping)
+        or not targets
+        or not all(isinstance(k, str) and _NAME_RE.match(k) and isinstance(v, str) and v for k, v in targets.items())
+    ):
+        raise ConfigurationError(
+            f"{key}.targets: expected an object mapping a target id (letters, digits, '.', '_', '-') to the "
+            'RSE expression of user-writable storage, e.g. {"USERDISK": "SITE_USERDISK"}',
+            field=f"{key}.targets",
+        )
+    default_days = _number(data, "default_lifetime_days", key, 30)
+    max_days = _number(data, "max_lifetime_days", key, 365)
+    if default_days > max_days:
+        raise ConfigurationError(
+            f"{key}.default_lifetime_days: {default_days} exceeds max_lifetime_days {max_days}",
+            field=f"{key}.default_lifetime_days",
+        )
+    max_files = data.get("max_files", 1000)
+    if isinstance(max_files, bool) or not isinstance(max_files, int) or max_files < 1:
+        raise ConfigurationError(f"{key}.max_files: expected a whole number of at least 1", field=f"{key}.max_files")
+    return UploadConfig(dict(targets), default_days, max_days, max_files)
+
 
 
 def parse_instances(raw: Any, default_instance: str | None = None) -> tuple[tuple[InstanceConfig, ...], str | None]:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import InstanceConfig
@@ -14,6 +14,7 @@ from ..errors import ConfigurationError, InvalidInput, NotFound
 from .download_jobs import DownloadManager
 from .health import RucioHealth
 from .session import RucioSession
+from .upload_jobs import UploadJobs
 
 STATUS_WORKERS = 4  # the checks of Rucio have their own pool: a busy main pool never delays them
 
@@ -25,6 +26,7 @@ class Instance:
     session: RucioSession
     health: RucioHealth
     downloads: DownloadManager | None
+    uploads: UploadJobs = field(default_factory=UploadJobs)
 
     @property
     def config(self) -> InstanceConfig:
@@ -35,6 +37,7 @@ class Instance:
         self.health.close()
         if self.downloads is not None:
             self.downloads.close()
+        self.uploads.close()
 
 
 class InstanceRegistry:

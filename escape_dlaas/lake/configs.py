@@ -29,6 +29,10 @@ DATABASE = "rucio"
 DB_USER = "rucio"
 TRANSFERTOOL = "localcopy"  # the local-copy stand-in for FTS (runtime/localcopy.py)
 SAFE, CHEAP, LOCAL = "ESCAPE-SAFE", "ESCAPE-CHEAP", "NOTEBOOK-LOCAL"
+# Where users upload: Rucio's stock generic policy lets a normal account add replicas only on
+# RSEs whose name ends in SCRATCHDISK, USERDISK, LOCALGROUPDISK or MOCK.
+USERDISK = "ESCAPE-USERDISK"
+UPLOAD_TARGET = "USERDISK"
 RUCIO_AUDIENCE = "rucio"
 RUCIO_SCOPE = "openid profile"
 HUB_AUDIENCE = "jupyterhub"
@@ -45,12 +49,15 @@ class UserSpec:
 
 
 # alice is the demo user: unlimited where notebooks read and archive, a small quota on
-# the cheap disk (smaller than the seeded raw LOFAR dataset). bob has tiny quotas.
+# the cheap disk (smaller than the seeded raw LOFAR dataset), 50 MB to upload to. bob has tiny quotas.
 DEMO_USERS = (
     UserSpec(
-        "alice", "alice@lake.example", ("escape", "escape/lofar", "escape/cta"), {SAFE: -1, LOCAL: -1, CHEAP: 100_000}
+        "alice",
+        "alice@lake.example",
+        ("escape", "escape/lofar", "escape/cta"),
+        {SAFE: -1, LOCAL: -1, CHEAP: 100_000, USERDISK: 50_000_000},
     ),
-    UserSpec("bob", "bob@lake.example", ("escape",), {SAFE: 2_048, LOCAL: 2_048, CHEAP: 2_048}),
+    UserSpec("bob", "bob@lake.example", ("escape",), {SAFE: 2_048, LOCAL: 2_048, CHEAP: 2_048, USERDISK: 2_048}),
 )
 DEMO_USER = DEMO_USERS[0].name
 
@@ -66,6 +73,7 @@ RSES = (
     RseSpec(SAFE, "SAFE", {"QOS": "SAFE", "archive": "True", "tier": "1", "site": "LOCAL-LAKE"}),
     RseSpec(CHEAP, "CHEAP", {"QOS": "CHEAP", "bulk_disk": "True", "tier": "2", "site": "LOCAL-LAKE"}),
     RseSpec(LOCAL, "FAST", {"QOS": "FAST", "notebook_local": "True", "tier": "3", "site": "LOCAL-LAKE"}),
+    RseSpec(USERDISK, "USER", {"QOS": "USER", "user_writable": "True", "tier": "2", "site": "LOCAL-LAKE"}),
 )
 
 CLIENT_EXCHANGE = "escape-dlaas"
@@ -293,6 +301,7 @@ def instance_config(paths: LakePaths, ports: Ports, token_lifetime: int) -> dict
         "qos_classes": {"FAST": "QOS=FAST", "SAFE": "QOS=SAFE", "CHEAP": "QOS=CHEAP"},
         "default_lifetime_days": 7,
         "max_lifetime_days": 30,
+        "upload": {"targets": {UPLOAD_TARGET: USERDISK}, "default_lifetime_days": 30, "max_lifetime_days": 365},
     }
 
 

@@ -75,23 +75,6 @@ class UploadConfig:
 
 
 @dataclass(frozen=True)
-class EventsConfig:
-    """A STOMP broker carrying Rucio's messages (hermes), for live state in the panel (``events``)."""
-
-    brokers: tuple[tuple[str, int], ...]
-    destination: str = "/topic/rucio.events"
-    virtual_host: str | None = None  # RabbitMQ reads STOMP's host header as a vhost: "/" there
-    username: str | None = None
-    password_file: Path | None = None  # readable by the server only
-    use_ssl: bool = False
-    ca_bundle: Path | None = None
-    cert_file: Path | None = None  # client certificate, for brokers that authenticate by certificate
-    key_file: Path | None = None
-    heartbeat_seconds: float = 10.0
-    reconnect_max_seconds: float = 10.0  # longest pause between two attempts to reach a broker
-
-
-@dataclass(frozen=True)
 class InstanceConfig:
     name: str
     rucio_url: str
@@ -350,7 +333,6 @@ def parse_upload(data: Any, key: str) -> UploadConfig:
     if isinstance(max_files, bool) or not isinstance(max_files, int) or max_files < 1:
         raise ConfigurationError(f"{key}.max_files: expected a whole number of at least 1", field=f"{key}.max_files")
     return UploadConfig(dict(targets), default_days, max_days, max_files)
-
 
 
 def parse_instances(raw: Any, default_instance: str | None = None) -> tuple[tuple[InstanceConfig, ...], str | None]:

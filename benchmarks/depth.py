@@ -126,8 +126,11 @@ class _Walk:
         return _median([self.page_times[n] for n in range(max(start, 2), start + self.reps) if n in self.page_times])
 
 
-def _direct_depths(client: Any, rows: Any, depths: tuple[int, ...]) -> dict[str, Any]:
-    """A plain loop over a lazy listing: time to the end of each depth's page, and that page's own time."""
+def _direct_depths(listing: Any, depths: tuple[int, ...]) -> dict[str, Any]:
+    """A plain loop over a lazy listing: time to the end of each depth's page, and that page's own time.
+
+    ``listing()`` starts it (rucio-clients sends the request when called, not when first read).
+    """
     marks = {d * PAGE: d for d in depths}
     starts = {(d - 1) * PAGE: d for d in depths if d > 1}
     reached: dict[int, float] = {}
@@ -135,7 +138,7 @@ def _direct_depths(client: Any, rows: Any, depths: tuple[int, ...]) -> dict[str,
     started = time.perf_counter()
     page_started: dict[int, float] = {1: started}
     count = 0
-    for _ in rows:
+    for _ in listing():
         count += 1
         now = time.perf_counter()
         if count in starts:
@@ -177,7 +180,7 @@ def deep_pages(bench: Bench, server: JupyterServer) -> dict[str, Any]:
     walk.run()
     walk_s = time.perf_counter() - started
     direct = [
-        _direct_depths(client, client.list_dids(query["scope"], cat.rucio_filters(query), did_type="file"), DEPTHS)
+        _direct_depths(lambda: client.list_dids(query["scope"], cat.rucio_filters(query), did_type="file"), DEPTHS)
         for _ in range(max(2, min(reps, 3)))
     ]
     direct_first = _median([d["reached_s"][1] for d in direct])
@@ -262,7 +265,7 @@ def make_available(bench: Bench, server: JupyterServer) -> dict[str, Any]:
     reps = bench.args.reps
     archive = next(r for r in bench.info.rses if r.name == "ESCAPE-SAFE")
     tag = time.strftime("%Y%m%d%H%M%S")
-    count = 2 * reps + 2  # warm-up, reps through the extension, reps direct, one counted
+    count = 2 * reps + 3  # warm-up, reps through the extension, reps direct, counted (warm-up, counted)
     dids = bench._seed_cmd("mkavail", tag, str(count), str(archive.path), str(MAKE_AVAILABLE_FILES), timeout=300)[
         "dids"
     ]
@@ -299,6 +302,7 @@ def make_available(bench: Bench, server: JupyterServer) -> dict[str, Any]:
         )
         direct.append(time.perf_counter() - started)
     assert bench.proxy is not None
+    ext_post(dids[-2], COUNTED)  # the counted instance's caches warm (who am I, the RSEs), as on the other
     bench.proxy.reset()
     ext_post(dids[-1], COUNTED)
     counted = bench.proxy.summary()

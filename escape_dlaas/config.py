@@ -75,6 +75,23 @@ class UploadConfig:
 
 
 @dataclass(frozen=True)
+class EventsConfig:
+    """A STOMP broker carrying Rucio's messages (hermes), for live state in the panel (``events``)."""
+
+    brokers: tuple[tuple[str, int], ...]
+    destination: str = "/topic/rucio.events"
+    virtual_host: str | None = None  # RabbitMQ reads STOMP's host header as a vhost: "/" there
+    username: str | None = None
+    password_file: Path | None = None  # readable by the server only
+    use_ssl: bool = False
+    ca_bundle: Path | None = None
+    cert_file: Path | None = None  # client certificate, for brokers that authenticate by certificate
+    key_file: Path | None = None
+    heartbeat_seconds: float = 10.0
+    reconnect_max_seconds: float = 10.0  # longest pause between two attempts to reach a broker
+
+
+@dataclass(frozen=True)
 class InstanceConfig:
     name: str
     rucio_url: str
@@ -92,6 +109,7 @@ class InstanceConfig:
     max_lifetime_days: float = 30.0
     download_cache: Path | None = None
     upload: UploadConfig | None = None  # None: users cannot upload through escape-dlaas
+    events: EventsConfig | None = None  # None: the panel polls only
 
     @property
     def label(self) -> str:
@@ -234,7 +252,7 @@ def parse_instance(data: Any, key: str) -> InstanceConfig:
     allowed = {
         "name", "display_name", "rucio_url", "auth_url", "vo", "account", "ca_bundle", "timeout_seconds",
         "token_sources", "token_exchange", "notebook_local", "qos_classes", "default_lifetime_days",
-        "max_lifetime_days", "download_cache", "upload",
+        "max_lifetime_days", "download_cache", "upload", "events",
     }  # fmt: skip
     _check_keys(data, allowed, key)
     name = _required_str(data, "name", key)
@@ -303,7 +321,58 @@ def parse_instance(data: Any, key: str) -> InstanceConfig:
         max_lifetime_days=max_days,
         download_cache=_path(data, "download_cache", key),
         upload=parse_upload(data["upload"], f"{key}.upload") if data.get("upload") is not None else None,
+        events=parse_events(data["events"], f"{key}.events") if data.get("events") is not None else None,
     )
+
+
+def parse_events(data: Any, key: str) -> EventsConfig:
+    """``events``: ``brokers`` as "host:port", the destination, credentials from a file, TLS."""
+    if not isinstance(data, Mapping):
+        raise ConfigurationError(f"{key}: expected an object with 'brokers'", field=key)
+    _check_keys(
+        data,
+        {
+            "brokers", "destination", "virtual_host", "username", "password_file", "use_ssl", "ca_bundle",
+            "cert_file", "key_file", "heartbeat_seconds", "reconnect_max_seconds",
+        },
+        key,
+    )  # fmt: skip
+    raw = data.get("brokers")
+    if not isinstance(raw, list) or not raw:
+        raise ConfigurationError(f'{key}.brokers: list at least one broker as "host:port"', field=f"{key}.brokers")
+    brokers = []
+    for i, item in enumerate(raw):
+        host, _, port = item.rpartition(":") if isinstance(item, str) else ("", "", "")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigurationError(
+                f'{key}.brokers[{i}]: expected "host:port", e.g. "broker.example.org:61613"; got {item!r}',
+                field=f"{key}.brokers[{i}]",
+            )
+        brokers.append((host.strip("[]"), int(port)))
+    use_ssl = data.get("use_ssl", False)
+    if not isinstance(use_ssl, bool):
+        raise ConfigurationError(f"{key}.use_ssl: expected true or false", field=f"{key}.use_ssl")
+    config = EventsConfig(
+        brokers=tuple(brokers),
+        destination=_str(data, "destination", key, "/topic/rucio.events") or "/topic/rucio.events",
+        virtual_host=_str(data, "virtual_host", key),
+        username=_str(data, "username", key),
+        password_file=_path(data, "password_file", key),
+        use_ssl=use_ssl,
+        ca_bundle=_path(data, "ca_bundle", key),
+        cert_file=_path(data, "cert_file", key),
+        key_file=_path(data, "key_file", key),
+        heartbeat_seconds=_number(data, "heartbeat_seconds", key, 10),
+        reconnect_max_seconds=_number(data, "reconnect_max_seconds", key, 10),
+    )
+    if (config.password_file is None) != (config.username is None):
+        raise ConfigurationError(
+            f"{key}: set both username and password_file, or neither (a broker that takes a client certificate)",
+            field=f"{key}.password_file",
+        )
+    if (config.cert_file is None) != (config.key_file is None):
+        raise ConfigurationError(f"{key}: set both cert_file and key_file, or neither", field=f"{key}.key_file")
+    return config
 
 
 def parse_upload(data: Any, key: str) -> UploadConfig:

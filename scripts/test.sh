@@ -8,10 +8,12 @@ ROOT=$PWD
 SECONDS=0
 step() { printf '\n=== [%4ss] %s\n' "$SECONDS" "$*"; }
 
-step "system packages (chromium for UI tests, memcached for the lake's Rucio)"
+step "system packages (chromium for UI tests, memcached for the lake's Rucio, rabbitmq-server for its events)"
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v memcached >/dev/null || [ -x /usr/bin/memcached ] || need+=(memcached)
+# RabbitMQ with its STOMP plugin: the lake's event broker (escape-dlaas lake up --events)
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

@@ -2,7 +2,7 @@
 
     escape-dlaas lake up     [--state-dir DIR] [--rucio-port N] [--issuer-port N]
                              [--postgres-port N] [--memcached-port N] [--token-lifetime SECONDS]
-                             [--policy demo|generic]
+                             [--policy demo|generic] [--events|--no-events]
     escape-dlaas lake down   [--state-dir DIR]
     escape-dlaas lake status [--state-dir DIR] [--json]
     escape-dlaas lake reset  [--state-dir DIR]
@@ -64,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=sorted(POLICIES),
         help=f"Rucio's permission policy (default {DEFAULT_POLICY}, or {ENV_POLICY}, or the policy used last "
         "time): " + "; ".join(f"{p.name}: {p.summary}" for p in POLICIES.values()),
+    )
+    up.add_argument(
+        "--events",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also run a STOMP broker (RabbitMQ) fed by Rucio's hermes, for live events in the panel "
+        "(default: what this lake ran last time, else off)",
     )
     up.add_argument("--json", action="store_true", help="print the status as JSON")
     down = actions.add_parser("down", help="stop every lake process")
@@ -132,7 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "up":
             flags = {name: getattr(args, f"{name}_port") for name in PORT_NAMES}
             lake = Lake(
-                args.state_dir, port_flags=flags, token_lifetime=args.token_lifetime, policy=args.policy, say=_say
+                args.state_dir,
+                port_flags=flags,
+                token_lifetime=args.token_lifetime,
+                policy=args.policy,
+                say=_say,
+                events=args.events,
             )
             status = lake.up()
         else:

@@ -11,6 +11,7 @@ rucio              Rucio 41.5.1 server (gunicorn), JSON metadata, the chosen per
 daemons            judge (evaluator, repairer, cleaner, injector) and conveyor (submitter,
                    poller, finisher) with the local-copy stand-in for FTS
 token-refresher    keeps DIR/tokens/<user>.token fresh, like a JupyterHub sidecar
+broker, hermes     only with ``--events``: a STOMP broker fed by Rucio's hermes (``broker.py``)
 =================  =====================================================================
 
 ``up`` is idempotent: running components are left alone, dead ones are started again,
@@ -40,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import configs, procs
+from . import broker, configs, procs
 from .errors import LakeError
 from .info import LakeInfo, load_lake_info
 from .paths import MARKER, RUNTIME_DIR, LakePaths, default_state_dir, default_venv_dir
@@ -139,6 +140,7 @@ class Lake:
         venv_dir: str | Path | None = None,
         port_flags: Mapping[str, int | None] | None = None,
         say: Callable[[str], None] | None = None,
+        events: bool | None = None,
     ):
         self.paths = LakePaths(Path(state_dir).expanduser().resolve() if state_dir else default_state_dir())
         self.venv = LakeVenv(Path(venv_dir).expanduser().resolve() if venv_dir else default_venv_dir())
@@ -150,6 +152,12 @@ class Lake:
             raise LakeError(str(error), fix="pick distinct, valid port numbers") from None
         self.token_lifetime = self._resolve_lifetime(token_lifetime, recorded)
         self.policy = self._resolve_policy(policy, recorded)
+        # None keeps the recorded choice (off for a new lake): see broker.py.
+        self.events = broker.resolve(self.paths, events, self._is_running("broker"))
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        return COMPONENTS + (broker.COMPONENTS if self.events.enabled else ())
 
     # ---- configuration -------------------------------------------------------------------
     def _recorded(self) -> dict[str, Any]:
@@ -195,6 +203,8 @@ class Lake:
         key: list[Any] = [self.ports.as_dict(), self.token_lifetime, str(self.paths.root)]
         if component in POLICY_USERS:
             key.append(self.policy.name)
+        if component in broker.COMPONENTS:
+            key.append(self.events.ports)
         return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]
 
     def info(self) -> LakeInfo:
@@ -213,7 +223,11 @@ class Lake:
             self._ensure_pki()
             self._write_configs()
             restarted: set[str] = set()
+            if not self.events.enabled:
+                for name in broker.COMPONENTS:
+                    self._stop_component(name)
             with ThreadPoolExecutor(max_workers=4) as pool:
+                events_started = [pool.submit(self._up_simple, "broker", restarted)] if self.events.enabled else []
                 db_ready = pool.submit(self._up_postgres, postgres, restarted)
                 memcached = pool.submit(self._up_simple, "memcached", restarted)
                 issuer = pool.submit(self._up_simple, "issuer", restarted)
@@ -227,11 +241,13 @@ class Lake:
                     future.result()
                 refresher = pool.submit(self._up_simple, "token-refresher", restarted)
                 daemons = pool.submit(self._up_simple, "daemons", restarted)
+                if self.events.enabled:
+                    events_started.append(pool.submit(self._up_simple, "hermes", restarted))
                 deadline = time.monotonic() + timeout
-                for future in (rucio, refresher, daemons):
+                for future in (rucio, refresher, daemons, *events_started):
                     future.result()
                 waits: list[Future[None]] = [
-                    pool.submit(self._wait_ready, name, deadline, restarted) for name in COMPONENTS
+                    pool.submit(self._wait_ready, name, deadline, restarted) for name in self.components
                 ]
                 for future in waits:
                     future.result()
@@ -246,7 +262,7 @@ class Lake:
         """Stop every component; leaves no process behind."""
         if self.paths.root.exists():
             with self._lock():
-                for name in reversed(COMPONENTS):
+                for name in reversed(COMPONENTS + broker.COMPONENTS):
                     self._stop_component(name, timeout)
                 (self.paths.run_dir / "daemons.alive").unlink(missing_ok=True)
         return self.status()
@@ -269,7 +285,7 @@ class Lake:
         shutil.rmtree(root)
 
     def status(self) -> LakeStatus:
-        components = tuple(self._component_status(name) for name in COMPONENTS)
+        components = tuple(self._component_status(name) for name in self.components)
         info = None
         with contextlib.suppress(Exception):
             info = self.info()
@@ -333,6 +349,8 @@ class Lake:
     def _preflight(self) -> None:
         """Fail fast, before any slow step: ports taken by others, missing programs."""
         self._command("memcached")  # raises when memcached is not installed
+        if self.events.enabled:
+            broker.check_installed()
         for name in PORT_OF:
             running = self._postgres_pid_quick() if name == "postgres" else None
             if name == "postgres" and running and procs.process_alive(running):
@@ -402,9 +420,14 @@ class Lake:
     def _write_configs(self) -> None:
         db_password, root_password = self._secret("postgres.password"), self._secret("root.password")
         database = configs.database_url(self.ports, db_password)
-        _write_private(
-            self.paths.rucio_cfg, configs.rucio_cfg(self.paths, self.ports, db_password, root_password, self.policy)
-        )
+        rucio_cfg = configs.rucio_cfg(self.paths, self.ports, db_password, root_password, self.policy)
+        if self.events.enabled:
+            broker.save_settings(self.paths, self.events)
+            broker.write_configs(self.paths, self.events)
+            rucio_cfg += broker.rucio_cfg_sections(self.paths, self.events)
+        elif broker.settings_file(self.paths).exists():
+            broker.save_settings(self.paths, self.events)
+        _write_private(self.paths.rucio_cfg, rucio_cfg)
         _write_private(self.paths.rucio_etc / "alembic.ini", configs.alembic_ini(database, self.venv.site_packages))
         _write_private(
             self.paths.rucio_etc / "idpsecrets.json",
@@ -609,6 +632,8 @@ class Lake:
             return [str(venv.python), str(runtime / "daemons.py")]
         if name == "token-refresher":
             return [str(venv.python), str(runtime / "token_refresher.py")]
+        if name in broker.COMPONENTS:
+            return broker.command(name, self.paths, self.events, venv.root / "bin")
         raise KeyError(name)
 
     def _up_simple(self, name: str, restarted: set[str]) -> None:
@@ -676,6 +701,10 @@ class Lake:
                 if time.time() - float(alive.read_text(encoding="utf-8")) < 15:
                     return None
             return "no heartbeat from the daemons loop"
+        if name == "broker":
+            return None if accepts_connections(self.events.stomp_port) else "STOMP not accepting connections"
+        if name == "hermes":
+            return None  # alive is ready: it connects to the broker when it has messages to deliver
         if name == "token-refresher":
             for user in configs.DEMO_USERS:
                 try:
@@ -735,6 +764,8 @@ class Lake:
             return f"{HOST}:{getattr(self.ports, name)}"
         if name == "token-refresher":
             return str(self.paths.tokens_dir)
+        if name == "broker":
+            return f"stomp://{HOST}:{self.events.stomp_port}"
         return None
 
     def _component_status(self, name: str) -> ComponentStatus:
@@ -777,7 +808,7 @@ class Lake:
         with contextlib.suppress(OSError, ValueError, KeyError):
             scenarios = json.loads(self.paths.seed_json.read_text(encoding="utf-8"))["scenarios"]
         components = {}
-        for name in COMPONENTS:
+        for name in self.components:
             state = self._component_status(name)
             components[name] = {"pid": state.pid, "address": state.address, "log": str(state.log)}
         data = configs.lake_json(
@@ -790,8 +821,9 @@ class Lake:
             components,
             scenarios,
         )
-        _write_public(
-            self.paths.jupyter_config,
-            json.dumps(configs.jupyter_server_config(self.paths, self.ports, self.token_lifetime), indent=2),
-        )
+        jupyter = configs.jupyter_server_config(self.paths, self.ports, self.token_lifetime)
+        if self.events.enabled:
+            jupyter["DLaaS"]["instances"][0]["events"] = broker.instance_events(self.paths, self.events)
+        data["events"] = broker.lake_json_entry(self.paths, self.events)
+        _write_public(self.paths.jupyter_config, json.dumps(jupyter, indent=2))
         _write_public(self.paths.lake_json, json.dumps(data, indent=2))

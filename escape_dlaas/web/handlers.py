@@ -259,7 +259,8 @@ class MetadataKeysHandler(BaseHandler):
 
 def route_table() -> list[tuple[str, type[BaseHandler]]]:
     """Routes relative to base_url (the ExtensionApp joins them)."""
-    from .upload_handlers import upload_routes  # here: it subclasses BaseHandler from this module
+    from .events_handlers import events_routes  # here: it subclasses BaseHandler from this module
+    from .upload_handlers import upload_routes  # here too, for the same reason
 
     instance = r"/instances/(?P<instance>[A-Za-z0-9_.\-]+)"
     routes: list[tuple[str, type[BaseHandler]]] = [
@@ -279,5 +280,6 @@ def route_table() -> list[tuple[str, type[BaseHandler]]]:
         (instance + r"/scopes", ScopesHandler),
         (instance + r"/metadata-keys", MetadataKeysHandler),
         *upload_routes(instance),
+        *events_routes(instance),
     ]
     return [(f"/{NAMESPACE}{path}", handler) for path, handler in routes]

@@ -201,6 +201,18 @@ class TokenManager:
                 raise self._still_waiting()
             return await self._renew()
 
+    async def user_token(self) -> str:
+        """The user's own (IAM) token as the first usable source holds it, never exchanged.
+
+        For services that take the user's IAM token themselves (ESAP's API).
+        """
+        found = await self._first_usable()
+        if isinstance(found, UserpassCredentials):
+            raise CredentialsMissing(
+                f"{self.instance.label} signs in with a username and password: there is no token to send."
+            )
+        return found.token
+
     def current(self) -> RucioCredentials | None:
         """The credentials in use while still valid; never looks for new ones (for checks that must cost no sign-in)."""
         cached = self._cached

@@ -10,7 +10,7 @@ from traitlets import Dict, Float, Instance, Int, List, Type, Unicode, default
 
 from .. import __version__
 from ..auth import RedactingFilter
-from ..config import parse_instances
+from ..config import parse_esap, parse_instances
 from ..domain.instances import InstanceRegistry
 from ..errors import ConfigurationError
 from .handlers import route_table
@@ -103,6 +103,11 @@ class DLaaS(ExtensionApp):
         2.0, help="How long an availability answer may be reused for identical bulk requests (explicit freshness)."
     ).tag(config=True)
 
+    esap = Dict(
+        default_value={},
+        help="Where users' ESAP baskets come from (api_url, auth, basket_file/url/env); see docs/configuration.md.",
+    ).tag(config=True)
+
     # Named for what it held before the domain was split up; kept so that site configs keep working.
     service_class = Type(
         InstanceRegistry,
@@ -141,6 +146,13 @@ class DLaaS(ExtensionApp):
             log=self.log,
         )
         self.settings["escape_dlaas"] = {"instances": self.registry, "version": __version__}
+        try:
+            self.settings["escape_dlaas"]["esap"] = parse_esap(self.esap)
+        except ConfigurationError as error:
+            self.log.error(
+                "escape-dlaas: the ESAP basket configuration is invalid: %s (c.DLaaS.%s)", error.message, error.field
+            )
+            self.settings["escape_dlaas"]["esap"] = error  # the basket endpoint keeps explaining it
         if instances:
             self.log.info(
                 "escape-dlaas %s: %s",

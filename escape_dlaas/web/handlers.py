@@ -259,7 +259,8 @@ class MetadataKeysHandler(BaseHandler):
 
 def route_table() -> list[tuple[str, type[BaseHandler]]]:
     """Routes relative to base_url (the ExtensionApp joins them)."""
-    from .events_handlers import events_routes  # here: it subclasses BaseHandler from this module
+    from .basket_handlers import BasketHandler  # here: it subclasses BaseHandler from this module
+    from .events_handlers import events_routes  # here too, for the same reason
     from .upload_handlers import upload_routes  # here too, for the same reason
 
     instance = r"/instances/(?P<instance>[A-Za-z0-9_.\-]+)"
@@ -281,5 +282,6 @@ def route_table() -> list[tuple[str, type[BaseHandler]]]:
         (instance + r"/metadata-keys", MetadataKeysHandler),
         *upload_routes(instance),
         *events_routes(instance),
+        (r"/basket", BasketHandler),
     ]
     return [(f"/{NAMESPACE}{path}", handler) for path, handler in routes]

@@ -40,7 +40,7 @@ _STATUS: list[tuple[type[DLaaSError], int]] = [
     (ServiceUnavailable, 503),
 ]
 # A service answered, but with an error we cannot read as anything more precise.
-BAD_GATEWAY_REASONS = ("rucio_error",)
+BAD_GATEWAY_REASONS = ("rucio_error", "esap_error")
 INTERNAL_ERROR = {"message": "escape-dlaas hit an internal error; the server log has details", "reason": "internal"}
 
 

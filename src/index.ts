@@ -23,6 +23,7 @@ import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { Debouncer } from '@lumino/polling';
 
 import { DataLakeActions, INotebookTarget } from './actions';
+import { attachmentsPlugin } from './attachments/plugin';
 import { DataLakePanel } from './components/DataLakePanel';
 import { dataLakeIcon } from './icons';
 import { DidTypeFilter } from './api/types';
@@ -42,6 +43,7 @@ import {
   STATE_KEY,
   TRANSLATION_DOMAIN
 } from './tokens';
+import { uploadPlugin } from './uploadPlugin';
 import { FRONTEND_VERSION } from './version';
 
 /** Rank in the left sidebar: after the file browser, running sessions and TOC. */
@@ -456,4 +458,5 @@ namespace Private {
   }
 }
 
-export default plugin;
+export { plugin as dataLakePlugin };
+export default [plugin, attachmentsPlugin, uploadPlugin];

@@ -1,1 +1,3 @@
 import './base.css';
+import './attachments.css';
+import './upload.css';

@@ -5,7 +5,7 @@ import { CommandRegistry } from '@lumino/commands';
 import { JSONExt } from '@lumino/coreutils';
 import { Widget } from '@lumino/widgets';
 
-import plugin from '../index';
+import { dataLakePlugin as plugin } from '../index';
 import { DataLakeModel } from '../models/datalake';
 import {
   CommandIDs,

@@ -13,6 +13,7 @@ import {
   modClass,
   parseRucioDate
 } from '../format';
+import { AttachButton } from '../attachments/AttachmentsView';
 import { IDidFile, IRule } from '../api/types';
 import { DataLakeModel } from '../models/datalake';
 import { IDataLakeActions } from '../tokens';
@@ -164,6 +165,12 @@ export function DetailsView(props: IDetailsViewProps): JSX.Element | null {
             >
               {trans.__('Insert paths in notebook')}
             </button>
+            <AttachButton
+              model={model}
+              did={did}
+              instance={instance}
+              trans={trans}
+            />
             <button
               type="button"
               className="jp-mod-styled"

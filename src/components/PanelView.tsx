@@ -5,6 +5,7 @@ import React from 'react';
 import { DataLakeModel } from '../models/datalake';
 import { PanelTab } from '../models/panelState';
 import { IDataLakeActions } from '../tokens';
+import { NotebookTab, notebookTabLabel } from '../attachments/AttachmentsView';
 import { AlertMessage } from './AlertMessage';
 import { DetailsView } from './DetailsView';
 import { IdentityBar } from './IdentityBar';
@@ -137,6 +138,7 @@ function Tabs(props: IPanelViewProps): JSX.Element {
         ? trans.__('My data (%1)', watchedCount)
         : trans.__('My data')
     ],
+    ['notebook', notebookTabLabel(model, trans)],
     ['instances', trans.__('Instances')]
   ];
   const current = model.tab;
@@ -189,6 +191,7 @@ function Tabs(props: IPanelViewProps): JSX.Element {
           <SearchView model={model} actions={actions} trans={trans} />
         )}
         {current === 'watched' && <WatchedView model={model} trans={trans} />}
+        {current === 'notebook' && <NotebookTab model={model} trans={trans} />}
         {current === 'instances' && <StatusView model={model} trans={trans} />}
       </div>
     </>

@@ -7,7 +7,12 @@ import { ISearchDraft, SearchModel, validDraft } from './search';
 import { IWatchedState, WatchModel } from './watch';
 
 /** The panel's tabs, in display order. */
-export const PANEL_TABS = ['search', 'watched', 'instances'] as const;
+export const PANEL_TABS = [
+  'search',
+  'watched',
+  'notebook',
+  'instances'
+] as const;
 
 export type PanelTab = (typeof PANEL_TABS)[number];
 

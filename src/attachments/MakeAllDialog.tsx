@@ -1,0 +1,235 @@
+import { Dialog } from '@jupyterlab/apputils';
+import { TranslationBundle } from '@jupyterlab/translation';
+import { ReactWidget } from '@jupyterlab/ui-components';
+import React from 'react';
+
+import { ITarget } from '../api/types';
+import { AlertMessage } from '../components/AlertMessage';
+import { formatBytes } from '../format';
+import { RulePreviewModel } from '../models/preview';
+import { IAttachedDid } from './model';
+
+/** The most DIDs whose preview the dialog asks for (one request each). */
+export const MAX_PREVIEWS = 20;
+
+/** What the user chose: where, for how long, and which DIDs (those Rucio would not refuse). */
+export interface IMakeAllChoice {
+  targetId: string;
+  lifetimeDays: number;
+  entries: IAttachedDid[];
+}
+
+/** One DID of the dialog with the server's preview for the chosen target. */
+interface IPreviewed {
+  entry: IAttachedDid;
+  preview: RulePreviewModel | null;
+}
+
+/** The volume and refusals the previews report, for the chosen target. */
+export function summarisePreviews(
+  previewed: { entry: IAttachedDid; preview: RulePreviewModel | null }[],
+  targetId: string
+): {
+  bytes: number;
+  files: number;
+  complete: boolean;
+  refused: { did: string; message: string }[];
+} {
+  let bytes = 0;
+  let files = 0;
+  let complete = true;
+  const refused: { did: string; message: string }[] = [];
+  for (const { entry, preview } of previewed) {
+    const answer =
+      preview?.preview?.target.id === targetId ? preview.preview : null;
+    if (answer === null || preview?.state !== 'ready') {
+      complete = false;
+      if (answer === null && entry.availability) {
+        bytes +=
+          targetId === 'notebook'
+            ? entry.availability.bytes.total -
+              entry.availability.bytes.at_notebook
+            : entry.availability.bytes.total;
+      }
+      continue;
+    }
+    if (answer.outcome === 'refused') {
+      refused.push({
+        did: entry.did,
+        message: answer.refusals.map(one => one.message).join(' ')
+      });
+      continue;
+    }
+    bytes += answer.to_move.bytes;
+    files += answer.to_move.files;
+  }
+  return { bytes, files, complete, refused };
+}
+
+/**
+ * Body of the "Make all available" dialog: the target and lifetime, the
+ * total to move, and the DIDs Rucio would refuse (each DID's preview, asked
+ * again for each new choice; disposed with the body).
+ */
+export class MakeAllBody
+  extends ReactWidget
+  implements Dialog.IBodyWidget<IMakeAllChoice | null>
+{
+  constructor(options: MakeAllBody.IOptions) {
+    super();
+    this._options = options;
+    this._targetId = options.defaultTargetId;
+    this._lifetimeDays = options.defaultLifetimeDays;
+    this._previewed = options.entries.map((entry, index) => ({
+      entry,
+      preview:
+        index < MAX_PREVIEWS ? options.preview(entry.did, entry.instance) : null
+    }));
+    for (const { preview } of this._previewed) {
+      preview?.changed.connect(() => this.update(), this);
+    }
+    this.addClass('jp-DLaaS-makeAllBody');
+    this._ask();
+  }
+
+  getValue(): IMakeAllChoice | null {
+    if (!(Number.isFinite(this._lifetimeDays) && this._lifetimeDays > 0)) {
+      return null;
+    }
+    const refused = new Set(
+      summarisePreviews(this._previewed, this._targetId).refused.map(
+        one => one.did
+      )
+    );
+    return {
+      targetId: this._targetId,
+      lifetimeDays: this._lifetimeDays,
+      entries: this._options.entries.filter(entry => !refused.has(entry.did))
+    };
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    for (const { preview } of this._previewed) {
+      preview?.dispose();
+    }
+    super.dispose();
+  }
+
+  protected render(): JSX.Element {
+    const { trans, targets, entries } = this._options;
+    const target = targets.find(one => one.id === this._targetId);
+    const summary = summarisePreviews(this._previewed, this._targetId);
+    const id = `jp-DLaaS-makeAll-${this.id}`;
+    return (
+      <div className="jp-DLaaS-makeAvailable">
+        <p>
+          {trans._n(
+            '%1 attached data set is not at the notebook yet.',
+            '%1 attached data sets are not at the notebook yet.',
+            entries.length
+          )}
+        </p>
+        <label className="jp-DLaaS-field" htmlFor={`${id}-target`}>
+          {trans.__('Target')}
+        </label>
+        <select
+          id={`${id}-target`}
+          className="jp-DLaaS-select"
+          value={this._targetId}
+          onChange={event => {
+            this._targetId = event.target.value;
+            this._ask();
+          }}
+        >
+          {targets.map(one => (
+            <option key={one.id} value={one.id}>
+              {one.label}
+            </option>
+          ))}
+        </select>
+        <label className="jp-DLaaS-field" htmlFor={`${id}-lifetime`}>
+          {trans.__('Lifetime (days)')}
+        </label>
+        <input
+          id={`${id}-lifetime`}
+          className="jp-DLaaS-input"
+          type="number"
+          min={1}
+          value={Number.isFinite(this._lifetimeDays) ? this._lifetimeDays : ''}
+          onChange={event => {
+            this._lifetimeDays = Number(event.target.value);
+            this._ask();
+          }}
+        />
+        <p className="jp-DLaaS-makeAllTotal" role="status">
+          {summary.complete
+            ? trans.__(
+                'In total %1 will be copied to %2.',
+                formatBytes(summary.bytes),
+                target?.label ?? this._targetId
+              )
+            : trans.__(
+                'In total about %1 will be copied to %2 (checking with Rucio…).',
+                formatBytes(summary.bytes),
+                target?.label ?? this._targetId
+              )}
+        </p>
+        {entries.length > MAX_PREVIEWS && (
+          <p className="jp-DLaaS-hint">
+            {trans.__(
+              'Only the first %1 were checked with Rucio beforehand.',
+              MAX_PREVIEWS
+            )}
+          </p>
+        )}
+        {summary.refused.length > 0 && (
+          <AlertMessage
+            kind="warning"
+            label={trans.__('Rucio would refuse some of the data')}
+          >
+            <p>
+              {trans.__('These are left out (the others are made available):')}
+            </p>
+            <ul>
+              {summary.refused.map(one => (
+                <li key={one.did}>
+                  <code>{one.did}</code>: {one.message}
+                </li>
+              ))}
+            </ul>
+          </AlertMessage>
+        )}
+      </div>
+    );
+  }
+
+  private _ask(): void {
+    for (const { preview } of this._previewed) {
+      preview?.ask({
+        target: this._targetId,
+        lifetimeDays: this._lifetimeDays
+      });
+    }
+    this.update();
+  }
+
+  private _lifetimeDays: number;
+  private _options: MakeAllBody.IOptions;
+  private _previewed: IPreviewed[];
+  private _targetId: string;
+}
+
+export namespace MakeAllBody {
+  export interface IOptions {
+    entries: IAttachedDid[];
+    targets: ITarget[];
+    defaultTargetId: string;
+    defaultLifetimeDays: number;
+    trans: TranslationBundle;
+    /** A preview model for one DID (the panel's model makes them). */
+    preview: (did: string, instance: string) => RulePreviewModel;
+  }
+}

@@ -43,7 +43,6 @@ import {
   STATE_KEY,
   TRANSLATION_DOMAIN
 } from './tokens';
-import { uploadPlugin } from './uploadPlugin';
 import { FRONTEND_VERSION } from './version';
 
 /** Rank in the left sidebar: after the file browser, running sessions and TOC. */
@@ -459,4 +458,4 @@ namespace Private {
 }
 
 export { plugin as dataLakePlugin };
-export default [plugin, attachmentsPlugin, uploadPlugin];
+export default [plugin, attachmentsPlugin];

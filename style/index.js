@@ -1,3 +1,2 @@
 import './base.css';
 import './attachments.css';
-import './upload.css';

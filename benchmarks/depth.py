@@ -486,7 +486,7 @@ def _requests(summary: dict[str, int] | list[dict[str, int]]) -> str:
 
 
 def report(results: dict[str, Any], table: Any) -> list[str]:
-    out = []
+    out = [f"{phase} FAILED: {error}" for phase, error in results.get("phase_errors", {}).items()]
     if "deep" in results:
         d = results["deep"]
         rows = [

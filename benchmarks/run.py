@@ -854,7 +854,12 @@ class Bench:
             for phase in server_phases:
                 if phase in DEPTH_PHASES:
                     say(f"{phase} ...")
-                    self.results[phase] = DEPTH_PHASES[phase](self, server)
+                    try:
+                        self.results[phase] = DEPTH_PHASES[phase](self, server)
+                    except Exception as error:  # one phase's failure is its result; the others still run
+                        self.results.setdefault("phase_errors", {})[phase] = f"{type(error).__name__}: {error}"
+                        say(f"{phase} FAILED: {error}")
+                        continue
                     say(f"{phase}: {json.dumps(self.results[phase], default=str)[:600]}")
                 else:
                     getattr(self, phase)(server)

@@ -129,8 +129,8 @@ class DataLake:
         ``filters`` in the panel's language (``"telescope=lofar,energy>5"``: ``,`` is AND,
         ``;`` OR, ``2<energy<5`` a range), or the panel builder's JSON. ``type``: dataset,
         container, collection, file or all. The result fetches pages lazily as it is
-        iterated, up to ``limit`` DIDs (None: all); nothing is asked before it is used,
-        but the query is checked at once.
+        iterated, up to ``limit`` DIDs (None: all): nothing is asked before it is used (the
+        filter's language is checked at once, the rest with the first page).
         """
         parsed = _filter(filters)
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):

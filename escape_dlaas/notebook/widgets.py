@@ -63,8 +63,6 @@ class SearchWidget(widgets.VBox):
         self.target_box = widgets.Dropdown(options=targets, value=targets[0] if targets else None, description="Target")
         self.search_button = widgets.Button(description="Search", button_style="primary", icon="search")
         self.search_button.on_click(lambda _: self.search())
-        self.name_box.on_submit(lambda _: self.search())
-        self.filter_box.on_submit(lambda _: self.search())
         self.message = widgets.HTML()
         self.table = widgets.GridBox(layout=widgets.Layout(grid_template_columns=COLUMNS, grid_gap="2px 8px"))
         self.more_button = widgets.Button(description="More results", layout=widgets.Layout(display="none"))
@@ -128,7 +126,7 @@ class SearchWidget(widgets.VBox):
             self.message.value = _message(f"{self._shown} DIDs shown" + ("" if results.complete else "; more to see"))
         header = (
             []
-            if self.table.children
+            if self.table.children or not rows
             else [widgets.HTML(f"<b>{h}</b>") for h in ("DID", "Type", "Size", "Availability", "")]
         )
         self.table.children = (*self.table.children, *header, *(w for item in rows for w in self._row(item)))

@@ -19,6 +19,10 @@ def __getattr__(name: str) -> Any:
         from .notebook import DataLake
 
         return DataLake
+    if name in ("attached", "attach"):
+        from .notebook import attachments
+
+        return getattr(attachments, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -371,18 +371,11 @@ def _attachment(lake: DataLake, did_or_query: str | Mapping[str, Any] | Any) -> 
     }
 
 
-def _filter_text(groups: Iterable[Iterable[Mapping[str, Any]]]) -> str:
+def _filter_text(filters: Any) -> str:
     """The panel's text form of a filter given as the builder's JSON (OR groups of AND-ed conditions)."""
-    try:
-        return ";".join(
-            ",".join(
-                f"{c['key']}{c['op']}{json.dumps(c['value']) if isinstance(c['value'], str) else c['value']}"
-                for c in group
-            )
-            for group in groups
-        )
-    except (KeyError, TypeError):
-        raise InvalidInput("filters must be text such as 'telescope=lofar,energy>5'", field="filters") from None
+    from ..domain.filters import format_filter_string, parse_filter_json
+
+    return format_filter_string(parse_filter_json(filters))
 
 
 def _send_to_frontend(attachment: Mapping[str, Any], create_comm: Callable[..., Any] | None = None) -> bool:
@@ -396,9 +389,10 @@ def _send_to_frontend(attachment: Mapping[str, Any], create_comm: Callable[..., 
         if shell is None or getattr(shell, "kernel", None) is None:
             return False
         try:
-            from comm import create_comm
+            from comm import create_comm as kernel_comm
         except ImportError:
             return False
+        create_comm = kernel_comm
     channel = create_comm(target_name=COMM_TARGET, data={"version": METADATA_VERSION, "attachment": dict(attachment)})
     channel.close()
     what = attachment.get("did") or "the search"

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidInput
-from .availability import Availability, dataset_availability, did_availability
+from .availability import Availability, RuleSummary, dataset_availability, did_availability
 from .cache import AVAILABILITY
 from .catalogue import metadata_bulk, notebook_rse
 from .did import DID, did_chunks, row_key, type_and_size, user_metadata
@@ -29,8 +29,12 @@ async def describe(session: RucioSession, dids: list[DID]) -> list[dict[str, Any
         return []
     if len(dids) > MAX_DESCRIBED_DIDS:
         raise InvalidInput(f"at most {MAX_DESCRIBED_DIDS} DIDs per request (got {len(dids)})", field="dids")
-    meta = await metadata_bulk(session, dids)
-    availability = await availability_map(session, dids, meta, containers=False)
+    # The account's rules do not depend on the DIDs' types: read with the metadata, at once.
+    parts, rules = await asyncio.gather(
+        asyncio.gather(*(metadata_bulk(session, chunk) for chunk in did_chunks(dids))), my_rules(session)
+    )
+    meta = {key: row for part in parts for key, row in part.items()}
+    availability = await availability_map(session, dids, meta, containers=False, rules=rules)
     items = []
     for did in dids:
         m = meta.get(str(did), {})
@@ -55,6 +59,7 @@ async def availability_map(
     meta: Mapping[str, Mapping[str, Any]] | None = None,
     *,
     containers: bool = True,
+    rules: list[RuleSummary] | None = None,
 ) -> dict[str, Availability]:
     """The state of many DIDs with a bounded number of Rucio requests, whatever their size.
 
@@ -63,13 +68,17 @@ async def availability_map(
     chunk: counts, no files), file replicas for the files (one call per chunk), and,
     only for containers, their files' replicas with parents resolved. ``containers=False``
     leaves containers out (search pages: they are resolved when opened or watched).
+    ``rules``: the account's rules when already read.
     """
     if not dids:
         return {}
     if len(dids) > MAX_WATCHED_DIDS:
         raise InvalidInput(f"at most {MAX_WATCHED_DIDS} DIDs per request (got {len(dids)})", field="dids")
     if meta is None:
-        meta = await metadata_bulk(session, dids, plugin="DID_COLUMN")
+        parts = await asyncio.gather(
+            *(metadata_bulk(session, chunk, plugin="DID_COLUMN") for chunk in did_chunks(dids))
+        )
+        meta = {key: row for part in parts for key, row in part.items()}
     kind = {str(d): str(meta.get(str(d), {}).get("did_type", "")).upper() for d in dids}
     files = [d for d in dids if kind[str(d)] == "FILE"]
     datasets = [d for d in dids if kind[str(d)] == "DATASET"]
@@ -95,7 +104,10 @@ async def availability_map(
         *(replicas(chunk, True) for chunk in did_chunks(wanted_containers)),
         *(dataset_replicas(chunk) for chunk in did_chunks(datasets)),
     ]
-    rules, *answers = await asyncio.gather(my_rules(session), *calls)
+    if rules is None:
+        rules, *answers = await asyncio.gather(my_rules(session), *calls)
+    else:
+        answers = list(await asyncio.gather(*calls))
     wanted = {str(d) for d in files + wanted_containers}
     files_of: dict[str, list[dict[str, Any]]] = {d: [] for d in wanted}
     rows_of: dict[str, list[dict[str, Any]]] = {str(d): [] for d in datasets}
@@ -107,10 +119,13 @@ async def availability_map(
         for owner in ({key} | set(row.get("parents") or [])) & wanted:
             files_of[owner].append(row)
     local = notebook_rse(session.config)
+    rules_on: dict[str, list[RuleSummary]] = {}
+    for rule in rules:
+        rules_on.setdefault(f"{rule.scope}:{rule.name}", []).append(rule)
     out: dict[str, Availability] = {}
     for did in dids:
         key = str(did)
-        on_did = [r for r in rules if f"{r.scope}:{r.name}" == key]
+        on_did = rules_on.get(key, [])
         if key not in meta:
             out[key] = Availability(key, "UNKNOWN", 0, 0, 0, 0, 0, reason="Rucio does not know this DID")
         elif key in rows_of:

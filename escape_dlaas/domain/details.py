@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..rucio.gateway import first_n
 from .availability import AVAILABLE, STUCK, file_state, summarise_rule
 from .catalogue import notebook_expressions, notebook_rse, rses
 from .describe import availability_map
 from .did import DID, row_key, user_metadata
-from .paging import decode_cursor, encode_cursor, query_key
+from .paging import decode_cursor, encode_cursor, query_key, rows_at
 from .paths import file_replicas, local_path
 from .rules import rule_json, rule_permissions
 from .session import RucioSession
@@ -46,12 +45,18 @@ async def did_files(session: RucioSession, did: DID, page_size: int, cursor: str
     """One page of a collection's files (a file DID: itself) with their state at the notebook."""
     listing = query_key("files", str(did))
     _, offset = decode_cursor(cursor, listing) if cursor else (0, 0)
-    limit = offset + page_size + 1
-    listed = await session.rucio(
-        lambda c: first_n(c.list_files(did.scope, did.name), limit), what=f"list the files of {did}"
+    # Rucio's file listing has no limit: it is read as far as the page goes, and kept open
+    # for the next page (only one page of files is ever held here).
+    listed = await rows_at(
+        session,
+        listing,
+        offset,
+        page_size,
+        lambda c, _limit: c.list_files(did.scope, did.name),
+        what=f"list the files of {did}",
     )
-    page = listed[offset : offset + page_size]
-    more = len(listed) > offset + page_size
+    page = listed[:page_size]
+    more = len(listed) > page_size
     by_file: dict[str, dict[str, Any]] = {}
     if page:
         by_file = {row_key(r): r for r in await file_replicas(session, page, did)}

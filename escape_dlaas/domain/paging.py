@@ -9,15 +9,28 @@ with "start the search again". Offsets are bounded by :data:`MAX_OFFSET` all the
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
+import itertools
 import json
 import secrets
-from typing import Any
+import threading
+import time
+import weakref
+from collections.abc import Callable, Hashable, Iterator
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput
+from ..errors import DLaaSError, InvalidInput
+from ..rucio.gateway import first_n
+
+if TYPE_CHECKING:
+    from ..rucio.client import TokenClient
+    from .session import RucioSession
 
 # Rucio is asked for the rows up to the end of the page (it has no offset over REST), so
 # the deepest page costs this many rows: past it, the search must be narrowed.
@@ -92,3 +105,187 @@ def decode_cursor(cursor: str, key: str, scope_count: int | None = None) -> tupl
     if not in_range:
         raise invalid
     return scope_index, offset
+
+
+# -- listings kept open between pages ----------------------------------------------------------------
+#
+# Rucio's listings have a limit but no offset: page n asked afresh re-reads the n pages before
+# it. A listing asked for a next page is therefore kept open (the HTTP answer half read) and
+# the following page reads on from it: any page then costs about what the first one does.
+# Each open listing holds a connection to Rucio (and, on a small Rucio, one of its workers),
+# so they are few (MAX_OPEN_LISTINGS per instance and account), closed after
+# LISTING_IDLE_SECONDS without use, and the oldest is closed for a new one. A page whose
+# listing is gone (expired, closed, another tab read on, or an error) opens a new one at its
+# offset: slower, same rows. The first page never opens one: most searches stop there.
+
+MAX_OPEN_LISTINGS = 4
+LISTING_IDLE_SECONDS = 120.0
+# Rucio is asked for at most this many rows by a listing kept open (what a cursor can reach).
+OPEN_LISTING_LIMIT = MAX_OFFSET + 1
+
+
+class OpenListing:
+    """A lazy listing from Rucio read page by page; its rows are read only in the session's pool."""
+
+    def __init__(self, rows: Iterator[Any]):
+        self._rows = rows
+        self._ahead: list[Any] = []  # read but not handed out yet (the row that says more follow)
+        self._lock = threading.Lock()  # one reader at a time; close waits for a read under way
+        self.used = time.monotonic()
+
+    def read(self, count: int) -> list[Any]:
+        """The next ``count`` rows (fewer at the end), and the one after them, which stays unread.
+
+        Blocks: run it in the pool.
+        """
+        with self._lock:
+            out, self._ahead = self._ahead[:count], self._ahead[count:]
+            for row in self._rows:
+                if len(out) < count:
+                    out.append(row)
+                    continue
+                self._ahead.append(row)
+                break
+            return out + self._ahead[:1]
+
+    def skip(self, count: int) -> None:
+        """Read past ``count`` rows (opening at an offset). Blocks: run it in the pool."""
+        with self._lock:
+            for _ in itertools.islice(self._rows, count):
+                pass
+
+    def close(self) -> None:
+        """Release the HTTP answer (waits for a read under way). Blocks: run it in the pool."""
+        with self._lock:
+            close = getattr(self._rows, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
+
+
+class OpenListings:
+    """The listings one instance keeps open, by (account, listing, position): bounded and expiring."""
+
+    def __init__(
+        self, executor: Executor | None, max_open: int = MAX_OPEN_LISTINGS, idle: float = LISTING_IDLE_SECONDS
+    ):
+        self.executor = executor
+        self.max_open = max_open
+        self.idle = idle
+        self._open: dict[Hashable, OpenListing] = {}
+        self._expiry: asyncio.TimerHandle | None = None
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def take(self, key: Hashable) -> OpenListing | None:
+        """The listing kept at ``key``, now the caller's alone (None when there is none, or it expired)."""
+        self._expire()
+        return self._open.pop(key, None)
+
+    def keep(self, key: Hashable, listing: OpenListing) -> None:
+        """Keep ``listing`` for the next page; the oldest ones are closed beyond the bound."""
+        listing.used = time.monotonic()
+        previous = self._open.pop(key, None)
+        if previous is not None:
+            self.close_soon(previous)
+        self._open[key] = listing
+        while len(self._open) > self.max_open:
+            oldest = min(self._open, key=lambda k: self._open[k].used)
+            self.close_soon(self._open.pop(oldest))
+        self._schedule_expiry()
+
+    def close_soon(self, listing: OpenListing) -> None:
+        """Close ``listing`` in the pool, without waiting (a read under way finishes first)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            listing.close()
+            return
+        loop.run_in_executor(self.executor, listing.close)
+
+    def close_all(self) -> None:
+        for listing in self._open.values():
+            self.close_soon(listing)
+        self._open.clear()
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for key in [k for k, listing in self._open.items() if now - listing.used >= self.idle]:
+            self.close_soon(self._open.pop(key))
+
+    def _schedule_expiry(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        if not self._open:
+            self._expiry = None
+            return
+        oldest = min(listing.used for listing in self._open.values())
+        delay = max(oldest + self.idle - time.monotonic(), 0.0) + 0.01
+
+        def expire() -> None:
+            self._expire()
+            self._schedule_expiry()
+
+        self._expiry = asyncio.get_running_loop().call_later(delay, expire)
+
+
+# One registry per session (one per configured instance); forgotten with it.
+_LISTINGS: weakref.WeakKeyDictionary[Any, OpenListings] = weakref.WeakKeyDictionary()
+
+
+def open_listings(session: Any) -> OpenListings:
+    """The listings kept open for ``session``'s instance."""
+    listings = _LISTINGS.get(session)
+    if listings is None:
+        listings = _LISTINGS[session] = OpenListings(getattr(session, "executor", None))
+    return listings
+
+
+async def rows_at(
+    session: RucioSession,
+    listing: Hashable,
+    offset: int,
+    count: int,
+    rows: Callable[[TokenClient, int | None], Iterator[Any]],
+    *,
+    what: str,
+) -> list[Any]:
+    """Rows ``offset`` to ``offset + count`` of a listing, and one more when more follow.
+
+    ``rows(client, limit)`` starts the listing (``limit``: at most that many rows, None for
+    all). The first page is read with a limit of one page; a later page reads on from the
+    listing kept open by the page before it, or opens one at ``offset``; what is left open
+    after the page is kept for the next one. Everything that reads blocks and runs in the
+    session's pool, within the request's deadline.
+    """
+    if offset == 0:
+        return await session.rucio(lambda c: first_n(rows(c, count + 1), count + 1), what=what)
+    registry = open_listings(session)
+    key = (await session.account(), listing, offset)
+    read: tuple[OpenListing, list[Any]] | None = None
+    kept = registry.take(key)
+    if kept is not None:
+        reading = kept
+        try:
+            read = reading, await session.rucio(lambda c: reading.read(count), what=what, retry_transient=False)
+        except DLaaSError:
+            registry.close_soon(reading)  # broken or too slow: a new listing below
+    if read is None:
+
+        def reopen(client: TokenClient) -> tuple[OpenListing, list[Any]]:
+            opened = OpenListing(iter(rows(client, OPEN_LISTING_LIMIT)))
+            try:
+                opened.skip(offset)
+                return opened, opened.read(count)
+            except BaseException:
+                opened.close()
+                raise
+
+        read = await session.rucio(reopen, what=what)
+    kept, page = read
+    if len(page) > count and can_continue_at(offset + count):
+        registry.keep((key[0], listing, offset + count), kept)
+    else:
+        registry.close_soon(kept)
+    return page

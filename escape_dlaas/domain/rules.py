@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from ..errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused, ServiceUnavailable
+from ..errors import Conflict, DLaaSError, InvalidInput, NotFound, PermissionDenied, Refused, ServiceUnavailable
 from .availability import RuleSummary, summarise_rule
 from .cache import AVAILABILITY
 from .catalogue import notebook_expressions, target_expression
@@ -187,11 +187,12 @@ async def make_available(session: RucioSession, did: DID, target: Any, lifetime_
     async with session.serialised(("rule", str(did), expression)):
         permissions = await rule_permissions(session)
         lifetime = int(days * SECONDS_PER_DAY)
-        existing = await find_rule(session, did, permissions.account, expression)
-        if existing is not None:
-            return await _ask_again(session, did, existing, lifetime, permissions)
+        # Asked for straight away: Rucio checks everything itself (the dialog's preview has shown
+        # what it would refuse), and a rule that exists already makes it refuse a duplicate. Only
+        # a refusal costs a look for the account's rule, so that asking again always answers with
+        # it (Rucio may check the quota or the policy before it finds the duplicate).
         try:
-            await session.rucio(
+            created_ids = await session.rucio(
                 lambda c: c.add_replication_rule(
                     [did.as_dict()],
                     copies=1,
@@ -201,32 +202,44 @@ async def make_available(session: RucioSession, did: DID, target: Any, lifetime_
                     comment=RULE_COMMENT,
                     ask_approval=False,
                     asynchronous=False,
-                    # Rucio announces the rule's completion (RULE_OK, DATASETLOCK_OK) to its broker:
-                    # the panel's live events. 'Y', not 'P': progress messages need a closed DID.
-                    notify="Y",
                 ),
                 what=f"make {did} available",
             )
-            created = True
-        except Conflict as conflict:
-            if conflict.reason != "duplicate_rule":
-                raise
-            # Another server of the same account created it between our lookup and our add.
-            created = False
-        except PermissionDenied as denied:
-            raise PermissionDenied(refusal_reason_first(did, denied.message), reason="permission_denied") from None
-        except NotFound:
-            raise NotFound(f"{did} does not exist in {config.label}", reason="did_not_found") from None
-        except Refused as refused:
-            if refused.reason != "quota_exceeded":
-                raise
-            explained = await quota_refusal_message(session, did, expression, permissions.account)
-            raise Refused(explained or refused.message, reason="quota_exceeded") from None
-        rule = await find_rule(session, did, permissions.account, expression)
-        if rule is None:
-            raise ServiceUnavailable("Rucio accepted the rule but does not list it; try again", service="Rucio")
+        except (Conflict, PermissionDenied, NotFound, Refused) as refusal:
+            existing = await find_rule(session, did, permissions.account, expression)
+            if existing is not None:
+                return await _ask_again(session, did, existing, lifetime, permissions)
+            raise await _refusal_explained(session, did, expression, permissions.account, refusal) from None
+        rule = await _created_rule(session, did, created_ids)
         session.cache.forget(AVAILABILITY)
-        return {"rule": rule_json(rule, permissions), "created": created, "extended": False}
+        return {"rule": rule_json(rule, permissions), "created": True, "extended": False}
+
+
+async def _created_rule(session: RucioSession, did: DID, created_ids: Any) -> RuleSummary:
+    """The rule Rucio just created, read back by the id it answered with."""
+    ids = [str(i) for i in created_ids or []]
+    if not ids:
+        raise ServiceUnavailable("Rucio accepted the rule but does not list it; try again", service="Rucio")
+    rule = await session.rucio(lambda c: c.get_replication_rule(ids[0]), what=f"read the rule on {did}")
+    return summarise_rule(rule, await notebook_expressions(session))
+
+
+async def _refusal_explained(
+    session: RucioSession, did: DID, expression: str, account: str, refusal: DLaaSError
+) -> DLaaSError:
+    """Rucio's refusal to make ``did`` available (no rule of the account's there), for a scientist."""
+    config = session.config
+    if isinstance(refusal, PermissionDenied):
+        return PermissionDenied(refusal_reason_first(did, refusal.message), reason="permission_denied")
+    if isinstance(refusal, NotFound):
+        return NotFound(f"{did} does not exist in {config.label}", reason="did_not_found")
+    if isinstance(refusal, Refused) and refusal.reason == "quota_exceeded":
+        explained = await quota_refusal_message(session, did, expression, account)
+        return Refused(explained or refusal.message, reason="quota_exceeded")
+    if isinstance(refusal, Conflict) and refusal.reason == "duplicate_rule":
+        # a duplicate of a rule the account's listing does not show (yet): try again
+        return ServiceUnavailable("Rucio accepted the rule but does not list it; try again", service="Rucio")
+    return refusal
 
 
 async def _ask_again(

@@ -1,29 +1,33 @@
 """Search: one page of DIDs matching a name pattern and metadata filters, across scopes.
 
-The listing comes from Rucio a page at a time (with a server-side limit), scope after
-scope; the opaque cursor says where the next page starts. ``details="names"`` returns
+The listing comes from Rucio a page at a time (with a server-side limit), from a few
+scopes at once but in the scopes' order; the opaque cursor says where the next page
+starts, and a next page reads on from the listing the page before it left open
+(:func:`.paging.rows_at`). ``details="names"`` returns
 what the listing gives at once; ``details="full"`` also describes the page (bulk calls).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidInput
-from ..rucio.gateway import first_n
 from .catalogue import MetadataSample, metadata_bulk, metadata_sample, scopes
 from .characters import shown
 from .describe import describe
 from .did import DID, DID_COLUMN_KINDS, check_scope, listing_row, parse_name_pattern, type_and_size
 from .filters import KIND_WORDS, Filter, check_comparisons, comparison_kind, to_rucio_filters
 from .hints import empty_search_hints
-from .paging import can_continue_at, decode_cursor, encode_cursor, invalid_cursor, query_key
+from .paging import can_continue_at, decode_cursor, encode_cursor, invalid_cursor, query_key, rows_at
 from .session import RucioSession
 
 DID_TYPES = ("all", "collection", "dataset", "container", "file")
 SEARCH_DETAILS = ("full", "names")
 MAX_SEARCH_ROUNDS = 10
+# Scopes asked at once in a search over every scope (their rows are still taken in order).
+SCOPES_AT_ONCE = 4
 
 
 async def search(
@@ -81,36 +85,51 @@ async def search(
     # Only Rucio's own DID table knows type and size; the JSON metadata plugin returns none.
     listing_long = not filters
 
-    page: list[dict[str, Any]] = []
-    rounds = 0
-    truncated = False
-    # Each round reads at most one page of raw rows; with a type filter some are dropped,
-    # so a few rounds may be needed. Bounded: a short page with a cursor beats a slow one.
-    while scope_index < len(searched) and len(page) < page_size and rounds < MAX_SEARCH_ROUNDS:
-        rounds += 1
-        current = searched[scope_index]
-        want = page_size - len(page)
-        limit = offset + want + 1
+    async def names_in(index: int, at: int, want: int) -> list[Any]:
+        """Rows ``at`` to ``at + want`` of scope ``index``, and one more when more follow."""
+        current = searched[index]
         try:
-            names = await session.rucio(
-                lambda c, s=current, n=limit: first_n(  # type: ignore[misc]
-                    c.search_dids(s, rucio_filters, server_type, n, long=listing_long), n
-                ),
+            return await rows_at(
+                session,
+                (key, index),
+                at,
+                want,
+                lambda c, limit: c.search_dids(current, rucio_filters, server_type, limit, long=listing_long),
                 what=f"search scope {current}",
             )
         except InvalidInput as refused:
             if filters and refused.reason == "rejected_by_rucio":
                 raise filter_refused(current) from None
             raise
-        rows = [listing_row(current, n) for n in names[offset : offset + want]]
-        page.extend(await _keep_type(session, rows, did_type) if filter_type_here else rows)
-        if len(names) - offset <= want:  # this scope has nothing more
-            scope_index, offset = scope_index + 1, 0
-        elif can_continue_at(offset + len(rows)):
-            offset += len(rows)
-        else:  # as deep as a cursor may point: the rest of this scope is left out
-            truncated = True
-            scope_index, offset = scope_index + 1, 0
+
+    page: list[dict[str, Any]] = []
+    rounds = 0
+    truncated = False
+    # Each round reads at most one page of raw rows from each of the next few scopes, at once
+    # (every scope is asked for what the page still needs; the rows are taken in the scopes'
+    # order). With a type filter some rows are dropped, so a few rounds may be needed. Bounded:
+    # a short page with a cursor beats a slow one.
+    while scope_index < len(searched) and len(page) < page_size and rounds < MAX_SEARCH_ROUNDS:
+        want = page_size - len(page)
+        batch = range(scope_index, min(scope_index + SCOPES_AT_ONCE, len(searched)))
+        answers = await asyncio.gather(*(names_in(i, offset if i == scope_index else 0, want) for i in batch))
+        for index, names in zip(batch, answers, strict=True):
+            if len(page) >= page_size or rounds >= MAX_SEARCH_ROUNDS:
+                break
+            rounds += 1
+            current, want = searched[index], page_size - len(page)
+            rows = [listing_row(current, n) for n in names[:want]]
+            page.extend(await _keep_type(session, rows, did_type) if filter_type_here else rows)
+            if len(names) <= want:  # this scope has nothing more
+                scope_index, offset = index + 1, 0
+                continue
+            if can_continue_at(offset + len(rows)):
+                offset += len(rows)
+            else:  # as deep as a cursor may point: the rest of this scope is left out
+                truncated = True
+                scope_index, offset = index + 1, 0
+                continue
+            break  # this scope goes on: the next round reads on from it
     more = scope_index < len(searched)
     next_cursor = encode_cursor(key, scope_index, offset) if more else None
     scopes_searched = searched[: scope_index + 1]

@@ -114,3 +114,33 @@ async def test_identical_availability_requests_are_answered_again_until_forgotte
     session.cache.forget(AVAILABILITY)  # as after a rule changed
     await availability(session, [DATASET, FILE], max_age=60)
     assert len(session.calls) > asked
+
+
+async def test_a_page_of_1000_reads_its_metadata_chunks_and_the_rules_at_once(session):
+    import asyncio
+
+    page = [DID("s", f"f{n}.fits") for n in range(1000)]
+    TYPES.update({did: "FILE" for did in page})
+    in_flight = {"now": 0, "most": 0, "first_wave": set()}
+
+    async def slow_rucio(operation, *, what, retry_transient=True):
+        session.calls.append(what)
+        in_flight["now"] += 1
+        in_flight["most"] = max(in_flight["most"], in_flight["now"])
+        if in_flight["now"] == len(session.calls):  # nothing answered yet
+            in_flight["first_wave"].add(what)
+        await asyncio.sleep(0.01)
+        in_flight["now"] -= 1
+        return operation(session.client)
+
+    session.rucio = slow_rucio
+    try:
+        items = await describe(session, page)
+    finally:
+        for did in page:
+            TYPES.pop(did)
+    assert len(items) == 1000
+    # two chunks of metadata and the account's rules together, then the files' replicas (two chunks)
+    assert sorted(session.calls) == ["list replicas"] * 2 + ["list your rules"] + ["read metadata"] * 2
+    assert in_flight["first_wave"] == {"read metadata", "list your rules"}
+    assert in_flight["most"] == 3

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
 import pytest
 
-from escape_dlaas.domain.paging import MAX_OFFSET, can_continue_at, decode_cursor, encode_cursor, query_key
+from escape_dlaas.domain.paging import (
+    MAX_OFFSET,
+    OpenListing,
+    OpenListings,
+    can_continue_at,
+    decode_cursor,
+    encode_cursor,
+    query_key,
+)
 from escape_dlaas.errors import InvalidInput
 
 
@@ -83,3 +92,61 @@ def test_a_signed_cursor_past_the_maximum_is_still_refused(monkeypatch):
     monkeypatch.setattr(paging, "MAX_OFFSET", MAX_OFFSET)
     with pytest.raises(InvalidInput):
         decode_cursor(deep, "k")
+
+
+class Rows:
+    """A lazy listing that records whether it was closed."""
+
+    def __init__(self, count: int = 10):
+        self.closed = False
+        self._rows = iter(range(count))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._rows)
+
+    def close(self):
+        self.closed = True
+
+
+def test_an_open_listing_hands_out_pages_and_says_when_more_follow():
+    rows = Rows(5)
+    listing = OpenListing(rows)
+    listing.skip(1)
+    assert listing.read(2) == [1, 2, 3], "the row after the page is shown, not handed out"
+    assert listing.read(2) == [3, 4]
+    assert listing.read(2) == []
+    listing.close()
+    assert rows.closed
+
+
+@pytest.mark.asyncio
+async def test_open_listings_are_bounded_and_the_oldest_is_closed_first():
+    listings = OpenListings(None, max_open=2, idle=60)
+    made = [Rows() for _ in range(3)]
+    for n, rows in enumerate(made):
+        listings.keep(("alice", "q", n), OpenListing(rows))
+        await asyncio.sleep(0.001)
+    await asyncio.sleep(0.05)  # closing runs in the pool
+    assert len(listings) == 2
+    assert [r.closed for r in made] == [True, False, False]
+    assert listings.take(("alice", "q", 0)) is None
+    taken = listings.take(("alice", "q", 2))
+    assert taken is not None
+    assert len(listings) == 1, "a listing taken is the caller's alone"
+    listings.close_all()
+    await asyncio.sleep(0.05)
+    assert made[1].closed
+    assert len(listings) == 0
+
+
+@pytest.mark.asyncio
+async def test_a_listing_unused_for_its_idle_time_is_closed_without_any_request():
+    listings = OpenListings(None, max_open=4, idle=0.05)
+    rows = Rows()
+    listings.keep("k", OpenListing(rows))
+    await asyncio.sleep(0.2)
+    assert rows.closed
+    assert len(listings) == 0

@@ -145,10 +145,15 @@ class RuleLake:
             raise PermissionDenied(f"Permission denied to {what}: Account alice can not {what} this replication rule.")
 
     def add(self, dids, **options):
+        """Rucio's answer to a new rule: its id; a refusal; or a duplicate of the account's rule."""
         if self.add_error is not None:
             raise self.add_error
+        if any(r["rse_expression"] == options["rse_expression"] for r in self.rules):
+            raise Conflict("Cannot make it available: an identical rule exists already.", reason="duplicate_rule")
         self.added.append({"dids": dids, **options})
-        self.rules.append(rule_row(NOW, rse_expression=options["rse_expression"]))
+        row = rule_row(NOW, rse_expression=options["rse_expression"])
+        self.rules.append(row)
+        return [row["id"]]
 
     def update(self, rule_id, options):
         self.refuse_unless_owners_may("update")
@@ -182,8 +187,8 @@ async def test_make_available_creates_one_rule_and_forgets_cached_availability(s
     assert added["lifetime"] == 3 * SECONDS_PER_DAY
     assert added["copies"] == 1
     assert session.cache.get((AVAILABILITY, ("s:ds",)), 60) is None
-    # a lookup, the rule, the read-back: nothing more on the way to a new rule
-    assert session.calls == ["list the rules on s:ds", "make s:ds available", "list the rules on s:ds"]
+    # the rule, and reading it back by its id: nothing more on the way to a new rule
+    assert session.calls == ["make s:ds available", "read the rule on s:ds"]
 
 
 @pytest.mark.asyncio
@@ -216,7 +221,7 @@ async def test_on_a_lake_that_does_not_let_users_extend_rules_asking_again_keeps
     session.calls.clear()
     again = await make_available(session, DID("s", "ds"), "notebook", 7)
     assert again["note"] == answer["note"]
-    assert session.calls == ["list the rules on s:ds"]
+    assert session.calls == ["make s:ds available", "list the rules on s:ds"], "Rucio's duplicate, then the rule"
     assert lake.updated == []
     with pytest.raises(PermissionDenied) as caught:
         await extend_rule(session, RULE_ID, 3)
@@ -350,3 +355,15 @@ async def test_extend_and_cancel_on_a_lake_that_lets_owners(session):
     answer = await cancel_rule(session, RULE_ID)
     assert lake.deleted == [RULE_ID]
     assert answer == {"deleted": RULE_ID, "removal_at": "2025-01-01T01:00:00+00:00"}
+
+
+@pytest.mark.asyncio
+async def test_asking_again_answers_with_the_rule_even_when_rucio_refuses_a_second_one_for_another_reason(session):
+    # Rucio may check the quota or its policy before it finds the duplicate
+    lake = RuleLake(session, [rule_row(in_days(30))], add_error=Refused("Quota exceeded", reason="quota_exceeded"))
+    answer = await make_available(session, DID("s", "ds"), "notebook", 7)
+    assert (answer["created"], answer["extended"]) == (False, False)
+    assert answer["rule"]["id"] == RULE_ID
+    assert lake.added == []
+    assert lake.updated == []
+    assert session.calls == ["make s:ds available", "list the rules on s:ds"]

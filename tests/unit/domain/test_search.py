@@ -6,6 +6,7 @@ import pytest
 
 from escape_dlaas.domain.catalogue import MetadataSample
 from escape_dlaas.domain.filters import parse_filter_string
+from escape_dlaas.domain.paging import MAX_OFFSET, open_listings
 from escape_dlaas.domain.search import search
 from escape_dlaas.errors import InvalidInput
 
@@ -58,13 +59,15 @@ async def test_pages_walk_scope_after_scope_with_the_cursor(session):
     third = await names_page(session, second["next_cursor"])
     assert [i["did"] for i in third["items"]] == ["b:b2"]
     assert third["next_cursor"] is None
-    # Rucio is asked for one row more than the page needs (to know whether there is more),
-    # counted from the start of the scope: the server-side limit, never the whole scope.
+    # A first read asks for one row more than the page needs (to know whether there is more),
+    # with the server-side limit; the scopes after it are asked at the same time. A later page
+    # of a scope opens a listing that is kept for the page after it (as deep as a cursor goes).
     assert [(scope, limit) for scope, _, _, limit, _ in session.listings] == [
         ("a", 3),
-        ("a", 5),
-        ("b", 2),
-        ("b", 4),
+        ("b", 3),
+        ("a", MAX_OFFSET + 1),
+        ("b", 3),
+        ("b", MAX_OFFSET + 1),
     ]
     assert session.calls.count("list scopes") == 1, "the scope list is cached"
 
@@ -218,3 +221,78 @@ async def test_a_forged_cursor_is_refused_before_the_catalogue_is_read(session):
         await names_page(session, filters=parse_filter_string("energy>3"), cursor="forged.cursor")
     assert caught.value.field == "cursor"
     assert session.calls == []
+
+
+@pytest.fixture
+def deep_session():
+    """One scope of 1,000 files whose listing counts the rows Rucio sends."""
+    session = FakeSession()
+    session.listings = []
+    session.rows_sent = 0
+
+    def search_dids(scope, filters, did_type, limit, *, long=False):
+        session.listings.append((scope, limit))
+        for n in range(min(limit, 1000)):
+            session.rows_sent += 1
+            yield f"f{n:04d}"
+
+    session.client.search_dids = search_dids
+    session.client.list_scopes = lambda: ["deep"]
+    return session
+
+
+async def test_a_deep_page_reads_on_from_the_listing_the_page_before_left_open(deep_session):
+    page = await names_page(deep_session, page_size=10)
+    seen = [i["name"] for i in page["items"]]
+    for _ in range(49):
+        page = await names_page(deep_session, page["next_cursor"], page_size=10)
+        seen += [i["name"] for i in page["items"]]
+    assert seen == [f"f{n:04d}" for n in range(500)], "the same rows, in order, none twice"
+    # page 1 with the server-side limit, then one listing kept open through page 50
+    assert deep_session.listings == [("deep", 11), ("deep", MAX_OFFSET + 1)]
+    assert deep_session.rows_sent == 11 + 501, "page n costs a page, not the n pages before it"
+    before = deep_session.rows_sent
+    page = await names_page(deep_session, page["next_cursor"], page_size=10)
+    assert next(i["name"] for i in page["items"]) == "f0500"
+    assert deep_session.rows_sent - before == 10
+
+
+async def test_a_page_whose_listing_is_gone_is_read_again_from_rucio(deep_session):
+    first = await names_page(deep_session, page_size=10)
+    second = await names_page(deep_session, first["next_cursor"], page_size=10)
+    open_listings(deep_session).close_all()  # expired, or closed for newer ones
+    third = await names_page(deep_session, second["next_cursor"], page_size=10)
+    assert [i["name"] for i in third["items"]] == [f"f{n:04d}" for n in range(20, 30)]
+    again = await names_page(deep_session, second["next_cursor"], page_size=10)  # the same page asked twice
+    assert again["items"] == third["items"]
+    assert again["next_cursor"] == third["next_cursor"]
+
+
+async def test_every_scope_is_asked_at_once_and_the_page_keeps_their_order(monkeypatch):
+    import asyncio
+
+    import escape_dlaas.domain.search as search_module
+
+    monkeypatch.setattr(search_module, "SCOPES_AT_ONCE", 3)
+    scopes = {s: [f"{s}{n}" for n in range(2)] for s in "abcde"}
+    session = FakeSession()
+    in_flight = {"now": 0, "most": 0}
+
+    async def slow_rucio(operation, *, what, retry_transient=True):
+        session.calls.append(what)
+        in_flight["now"] += 1
+        in_flight["most"] = max(in_flight["most"], in_flight["now"])
+        # the first scopes answer last
+        await asyncio.sleep(0.01 * (5 - "abcde".index(what[-1])) if what.startswith("search scope") else 0)
+        in_flight["now"] -= 1
+        return operation(session.client)
+
+    session.rucio = slow_rucio
+    session.client.list_scopes = lambda: list("edcba")
+    session.client.search_dids = lambda scope, filters, t, limit, long=False: iter(scopes[scope][:limit])
+    page = await names_page(session, page_size=7)
+    assert [i["did"] for i in page["items"]] == ["a:a0", "a:a1", "b:b0", "b:b1", "c:c0", "c:c1", "d:d0"]
+    assert in_flight["most"] == 3, "three scopes at a time"
+    rest = await names_page(session, page["next_cursor"], page_size=7)
+    assert [i["did"] for i in rest["items"]] == ["d:d1", "e:e0", "e:e1"]
+    assert rest["next_cursor"] is None

@@ -88,6 +88,7 @@ class _Walk:
         self.names: list[str] = []
         self.requests = 0
         self.seconds = 0.0
+        self.error: str | None = None  # the page that failed (the walk stops there)
 
     def _one(self, cursor: str | None, size: int) -> str | None:
         elapsed, body = self.fetch(cursor, size)
@@ -101,6 +102,13 @@ class _Walk:
         return next_cursor
 
     def run(self) -> None:
+        """Pages of PAGE around each depth, pages of BIG_PAGE between; a failed page ends the walk (recorded)."""
+        try:
+            self._run()
+        except RuntimeError as error:
+            self.error = f"after {len(self.names)} rows: {error}"[:400]
+
+    def _run(self) -> None:
         """Pages of PAGE around each depth (``reps`` of them, ending at the last), pages of BIG_PAGE between."""
         wanted: list[range] = []
         last = self.depths[-1]
@@ -196,6 +204,7 @@ def deep_pages(bench: Bench, server: JupyterServer) -> dict[str, Any]:
             "seconds": round(walk_s, 2),
             "rows": len(walk.names),
             "distinct_rows": len(set(walk.names)),
+            "error": walk.error,
         },
         "rucio_requests_pages_1_to_4": counted,
     }
@@ -466,6 +475,7 @@ def big_dataset(bench: Bench, server: JupyterServer) -> dict[str, Any]:
             "seconds": round(walk_s, 2),
             "rows": len(walk.names),
             "distinct_rows": len(set(walk.names)),
+            "error": walk.error,
         },
         "server_rss_mb": {"before": round(rss.before, 1), "peak": round(rss.peak, 1), "after": round(rss.after, 1)},
         "rucio_requests_pages_1_to_3": counted,
@@ -513,7 +523,8 @@ def report(results: dict[str, Any], table: Any) -> list[str]:
         out.append(table(rows))
         w = d["walk"]
         out.append(
-            f"   walk: {w['requests']} requests, {w['seconds']} s, {w['rows']} rows ({w['distinct_rows']} distinct); "
+            f"   walk: {w['requests']} requests, {w['seconds']} s, {w['rows']} rows ({w['distinct_rows']} distinct)"
+            f"{'; FAILED ' + w['error'] if w.get('error') else ''}; "
             f"Rucio requests for pages 1-4: {_requests(d['rucio_requests_pages_1_to_4'])}; "
             f"direct whole answer {d['direct_all_s']} s ({d['direct_count']})"
         )
@@ -617,7 +628,8 @@ def report(results: dict[str, Any], table: Any) -> list[str]:
         out.append(table(rows))
         w, rss = b["walk"], b["server_rss_mb"]
         out.append(
-            f"   walk: {w['requests']} requests, {w['seconds']} s, {w['rows']} rows ({w['distinct_rows']} distinct); "
+            f"   walk: {w['requests']} requests, {w['seconds']} s, {w['rows']} rows ({w['distinct_rows']} distinct)"
+            f"{'; FAILED ' + w['error'] if w.get('error') else ''}; "
             f"server RSS {rss['before']} MB before, peak {rss['peak']} MB, after {rss['after']} MB; "
             f"Rucio requests for pages 1-3: {_requests(b['rucio_requests_pages_1_to_3'])}; "
             f"direct list_files of all {b['files']}: {b['direct_list_files_all_s']} s"

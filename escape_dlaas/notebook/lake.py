@@ -9,10 +9,12 @@ raised without the domain's frames. Nothing here holds a token.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from ..auth.redact import get_logger
 from ..config import InstanceConfig
 from ..domain import describe as describe_domain
 from ..domain import details, downloads, paths, rules, search
@@ -49,6 +51,7 @@ class DataLake:
         config: Mapping[str, Any] | str | os.PathLike[str] | None = None,
         root_dir: str | os.PathLike[str] | None = None,
     ):
+        _kernel_logging()
         self._settings: NotebookSettings = load_settings(config)
         instance_config = self._settings.instance_config(instance)
         self._loop: DomainLoop = shared_loop()
@@ -297,6 +300,23 @@ class DataLake:
     def _cancel(self, item: Requested) -> dict[str, Any]:
         rule_id = item.rule_id
         return self._run(lambda: rules.cancel_rule(self._session, rule_id))
+
+
+def _kernel_logging() -> None:
+    """Logging as the server sets it up, minus the server's log: nobody reads a kernel's log.
+
+    Without a handler, Python's last-resort handler would print the domain's warnings (a
+    breaker opening) into the cell, next to the error that already says it. rucio-clients
+    stays above DEBUG (it logs request headers) and token-shaped text is redacted, in case
+    someone attaches a handler.
+    """
+    ours = logging.getLogger("escape_dlaas")
+    if not any(isinstance(h, logging.NullHandler) for h in ours.handlers):
+        ours.addHandler(logging.NullHandler())
+    rucio = logging.getLogger("rucio")
+    rucio.setLevel(max(logging.INFO, rucio.level))
+    for name in ("escape_dlaas", "rucio", "requests", "urllib3"):
+        get_logger(name)
 
 
 def _dids(dids: str | Iterable[str]) -> list[DID]:

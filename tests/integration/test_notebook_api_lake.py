@@ -96,11 +96,16 @@ def test_make_available_wait_and_read_the_bytes(data_lake, lake_info, rucio_clie
     assert handle.state == CANCELLED
 
 
-def test_a_wait_that_runs_out_leaves_the_rule_and_can_be_taken_up_again(data_lake):
+def a_dataset_not_at_the_notebook(data_lake: DataLake) -> str:
+    """A seeded dataset no rule brings to the notebook yet: a rule for it has files to copy."""
     states = data_lake.availability(list(UNTOUCHED_DATASETS))
     waiting = [d for d in UNTOUCHED_DATASETS if states[d]["state"] == "NOT_AVAILABLE" and not states[d]["rule_ids"]]
-    assert waiting, f"every candidate is at the notebook already (a reused lake?): {states}"
-    did = waiting[0]
+    assert waiting, f"every candidate is at the notebook already (a reused lake? reset it): {states}"
+    return waiting[0]
+
+
+def test_a_wait_that_runs_out_leaves_the_rule_and_can_be_taken_up_again(data_lake):
+    did = a_dataset_not_at_the_notebook(data_lake)
     handle = data_lake.make_available(did, lifetime_days=1)
     with pytest.raises(WaitTimeout) as ran_out:
         handle.wait(timeout=0, progress=False)

@@ -149,3 +149,20 @@ def test_no_token_in_any_repr_answer_or_error(data_lake, lake_info):
     text = "\n".join(shown)
     assert token not in text
     assert not JWT_RE.search(text)
+
+
+def test_download_mode_where_the_site_has_no_notebook_storage(lake_info, tmp_path):
+    (instance,) = json.loads(Path(lake_info.jupyter_config).read_text())["DLaaS"]["instances"]
+    instance = {**instance, "name": "download-site", "download_cache": str(tmp_path / "cache")}
+    del instance["notebook_local"]
+    scenario = lake_info.scenarios.quick_rule
+    with DataLake(config={"instances": [instance]}) as site:
+        assert site.targets() == ["download", "CHEAP", "FAST", "SAFE"]
+        handle = site.make_available(scenario.did)
+        assert handle.items[0].target == "download"
+        assert handle.wait(timeout=60, progress=False).last_seen.state == AVAILABLE
+        (path,) = handle.paths
+        assert Path(path).is_relative_to(tmp_path / "cache")
+        assert hashlib.md5(Path(path).read_bytes()).hexdigest() == scenario.files[0].md5
+        with pytest.raises(PermissionDenied, match=f"embargoed until {lake_info.scenarios.embargo.embargo_until}"):
+            site.make_available(lake_info.scenarios.embargo.did)

@@ -344,13 +344,20 @@ export class AttachmentsModel implements IDisposable {
     const result: IMakeAllResult = { started: [], failed: [] };
     for (const entry of entries) {
       try {
-        await this._lake.makeAvailable({
+        const transfer = await this._lake.makeAvailable({
           did: entry.did,
           instance: entry.instance,
           target,
           lifetimeDays
         });
-        result.started.push(entry.did);
+        if (transfer.error) {
+          result.failed.push({
+            did: entry.did,
+            message: transfer.error.message
+          });
+        } else {
+          result.started.push(entry.did);
+        }
       } catch (reason) {
         result.failed.push({
           did: entry.did,

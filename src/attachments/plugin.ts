@@ -187,21 +187,12 @@ export class AttachmentActions implements IAttachmentsActions {
     }
     const target =
       targets.find(one => one.id === choice.targetId) ?? targets[0];
-    // Each transfer's progress is notified by the panel's TransferNotifier.
-    const outcome = await this._model.makeAllAvailable(
+    // Each transfer's progress, and each refusal, is notified by the panel's TransferNotifier.
+    await this._model.makeAllAvailable(
       target,
       choice.lifetimeDays,
       choice.entries
     );
-    if (outcome.failed.length > 0) {
-      Notification.error(
-        trans.__(
-          'Could not make available: %1',
-          outcome.failed.map(one => `${one.did}: ${one.message}`).join('; ')
-        ),
-        { autoClose: false }
-      );
-    }
   }
 
   private _lake: DataLakeModel;

@@ -24,6 +24,7 @@ import { Debouncer } from '@lumino/polling';
 
 import { DataLakeActions, INotebookTarget } from './actions';
 import { attachmentsPlugin } from './attachments/plugin';
+import { basketPlugin } from './basket/plugin';
 import { DataLakePanel } from './components/DataLakePanel';
 import { dataLakeIcon } from './icons';
 import { DidTypeFilter } from './api/types';
@@ -458,4 +459,4 @@ namespace Private {
 }
 
 export { plugin as dataLakePlugin };
-export default [plugin, attachmentsPlugin];
+export default [plugin, attachmentsPlugin, basketPlugin];

@@ -3,6 +3,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from './request';
 import {
+  IBasket,
   IAvailability,
   IDidDetails,
   IDidFilesResponse,
@@ -222,6 +223,12 @@ export class DataLakeAPI {
       Private.instancePath(instance, 'metadata-keys')
     );
     return body.keys;
+  }
+
+  /** `GET basket`: the user's ESAP basket, its Rucio items resolved against `instance` (default: the site's). */
+  basket(instance?: string | null): Promise<IBasket> {
+    const query = instance ? URLExt.objectToQueryString({ instance }) : '';
+    return this._get(`basket${query}`);
   }
 
   private _get<T>(endPoint: string, init: RequestInit = {}): Promise<T> {

@@ -6,6 +6,7 @@ import { DataLakeModel } from '../models/datalake';
 import { PanelTab } from '../models/panelState';
 import { IDataLakeActions } from '../tokens';
 import { NotebookTab, notebookTabLabel } from '../attachments/AttachmentsView';
+import { BasketTab, basketTabLabel } from '../basket/BasketView';
 import { AlertMessage } from './AlertMessage';
 import { DetailsView } from './DetailsView';
 import { IdentityBar } from './IdentityBar';
@@ -139,6 +140,7 @@ function Tabs(props: IPanelViewProps): JSX.Element {
         : trans.__('My data')
     ],
     ['notebook', notebookTabLabel(model, trans)],
+    ['basket', basketTabLabel(trans)],
     ['instances', trans.__('Instances')]
   ];
   const current = model.tab;
@@ -192,6 +194,7 @@ function Tabs(props: IPanelViewProps): JSX.Element {
         )}
         {current === 'watched' && <WatchedView model={model} trans={trans} />}
         {current === 'notebook' && <NotebookTab model={model} trans={trans} />}
+        {current === 'basket' && <BasketTab model={model} trans={trans} />}
         {current === 'instances' && <StatusView model={model} trans={trans} />}
       </div>
     </>

@@ -11,6 +11,7 @@ export const PANEL_TABS = [
   'search',
   'watched',
   'notebook',
+  'basket',
   'instances'
 ] as const;
 

@@ -1,0 +1,203 @@
+/**
+ * The user's ESAP basket in the panel: loaded on demand from `GET basket`,
+ * the availability of its Rucio items kept fresh by the panel's watch poll
+ * (the basket's DIDs are watched, so they also appear in "My data").
+ */
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { DataLakeAPI } from '../api/client';
+import { DataLakeRequestError, toRequestError } from '../api/request';
+import { IAvailability, IBasket, IBasketItem, ITarget } from '../api/types';
+import type { LoadState } from '../models/details';
+import { DataLakeModel } from '../models/datalake';
+
+/** A Rucio item of the basket that "make all available" may ask for. */
+export interface IBasketDid {
+  instance: string;
+  did: string;
+  availability: IAvailability | null;
+}
+
+/** What "make all available" would move, from the latest availability. */
+export interface IBasketTotals {
+  /** Rucio items the instance knows, not embargoed. */
+  movable: number;
+  /** Of those, the ones not (fully) at the notebook yet. */
+  pending: IBasketDid[];
+  /** Bytes they would copy at most (what is at the notebook already left out). */
+  bytesToMove: number;
+  /** Of the pending, those whose size is not known. */
+  unknownSizes: number;
+}
+
+export class BasketModel implements IDisposable {
+  constructor(options: BasketModel.IOptions) {
+    this._api = options.api;
+    this._lake = options.lake;
+    this._lake.watch.changed.connect(this._emitChanged, this);
+  }
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /** `idle` before the first load; `loading`; `ready` with `basket`; `error` with `error`. */
+  get state(): LoadState | 'idle' {
+    return this._state;
+  }
+
+  get basket(): IBasket | null {
+    return this._basket;
+  }
+
+  get error(): DataLakeRequestError | null {
+    return this._error;
+  }
+
+  /** The item's availability: the watch poll's latest, else what the basket said. */
+  availabilityOf(item: IBasketItem): IAvailability | null {
+    const instance = this._basket?.instance;
+    if (!item.did || !instance) {
+      return null;
+    }
+    return (
+      this._lake.watch.get(instance, item.did)?.availability ??
+      item.availability ??
+      null
+    );
+  }
+
+  /** Rucio items the instance knows and would not refuse for an embargo. */
+  get movableItems(): IBasketItem[] {
+    return (this._basket?.items ?? []).filter(
+      item => item.kind === 'rucio' && item.found && !item.embargo && item.did
+    );
+  }
+
+  get totals(): IBasketTotals {
+    const instance = this._basket?.instance ?? '';
+    const pending: IBasketDid[] = [];
+    let bytesToMove = 0;
+    let unknownSizes = 0;
+    const movable = this.movableItems;
+    for (const item of movable) {
+      const availability = this.availabilityOf(item);
+      if (availability?.state === 'AVAILABLE') {
+        continue;
+      }
+      pending.push({ instance, did: item.did!, availability });
+      if (typeof item.bytes === 'number') {
+        bytesToMove += Math.max(
+          0,
+          item.bytes - (availability?.bytes.at_notebook ?? 0)
+        );
+      } else {
+        unknownSizes += 1;
+      }
+    }
+    return { movable: movable.length, pending, bytesToMove, unknownSizes };
+  }
+
+  /** Ask the server for the basket (again); its known Rucio items are watched. */
+  async load(): Promise<void> {
+    const asked = ++this._asked;
+    this._state = 'loading';
+    this._changed.emit();
+    try {
+      const basket = await this._api.basket(this._lake.instanceName);
+      if (asked !== this._asked || this._isDisposed) {
+        return;
+      }
+      this._basket = basket;
+      this._error = null;
+      this._state = 'ready';
+      for (const item of basket.items) {
+        if (
+          basket.instance &&
+          item.kind === 'rucio' &&
+          item.found &&
+          item.did
+        ) {
+          this._lake.watch.watch(basket.instance, item.did, {
+            availability: item.availability ?? null
+          });
+        }
+      }
+    } catch (reason) {
+      if (asked !== this._asked || this._isDisposed) {
+        return;
+      }
+      // The basket's own trouble (ESAP down, a refused sign-in at ESAP): said here, the rest of the panel is unaffected.
+      this._error = toRequestError(reason);
+      this._state = 'error';
+    }
+    this._changed.emit();
+  }
+
+  /** Make each DID available at the target, one rule each (progress is notified per transfer). */
+  async makeAllAvailable(
+    target: ITarget,
+    lifetimeDays: number,
+    entries: IBasketDid[] = this.totals.pending
+  ): Promise<{
+    started: string[];
+    failed: { did: string; message: string }[];
+  }> {
+    const result = {
+      started: [] as string[],
+      failed: [] as { did: string; message: string }[]
+    };
+    for (const entry of entries) {
+      try {
+        await this._lake.makeAvailable({
+          did: entry.did,
+          instance: entry.instance,
+          target,
+          lifetimeDays
+        });
+        result.started.push(entry.did);
+      } catch (reason) {
+        result.failed.push({
+          did: entry.did,
+          message: toRequestError(reason).message
+        });
+      }
+    }
+    return result;
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._lake.watch.changed.disconnect(this._emitChanged, this);
+    Signal.clearData(this);
+  }
+
+  private _emitChanged(): void {
+    this._changed.emit();
+  }
+
+  private _api: DataLakeAPI;
+  private _asked = 0;
+  private _basket: IBasket | null = null;
+  private _changed = new Signal<this, void>(this);
+  private _error: DataLakeRequestError | null = null;
+  private _isDisposed = false;
+  private _lake: DataLakeModel;
+  private _state: LoadState | 'idle' = 'idle';
+}
+
+export namespace BasketModel {
+  export interface IOptions {
+    api: DataLakeAPI;
+    /** The panel's model: the instance, the watch poll, make-available. */
+    lake: DataLakeModel;
+  }
+}

@@ -44,6 +44,7 @@ import {
   STATE_KEY,
   TRANSLATION_DOMAIN
 } from './tokens';
+import { uploadPlugin } from './uploadPlugin';
 import { FRONTEND_VERSION } from './version';
 
 /** Rank in the left sidebar: after the file browser, running sessions and TOC. */
@@ -459,4 +460,4 @@ namespace Private {
 }
 
 export { plugin as dataLakePlugin };
-export default [plugin, attachmentsPlugin, basketPlugin];
+export default [plugin, attachmentsPlugin, uploadPlugin, basketPlugin];

@@ -63,5 +63,5 @@ def upload_routes(instance: str) -> list[tuple[str, type[BaseHandler]]]:
         (instance + r"/upload/options", UploadOptionsHandler),
         (instance + r"/upload/check", UploadCheckHandler),
         (instance + r"/uploads", UploadsHandler),
-        (instance + r"/uploads/(?P<upload_id>[A-Za-z0-9_-]+)", UploadHandler),
+        (instance + r"/uploads/(?P<upload_id>[^/]+)", UploadHandler),  # any id: an unknown one gets a JSON 404
     ]

@@ -16,6 +16,10 @@ import {
   ISearchQuery,
   ISearchResponse,
   IStatusResponse,
+  IUpload,
+  IUploadCheck,
+  IUploadOptions,
+  IUploadRequest,
   IWhoAmI
 } from './types';
 
@@ -223,6 +227,55 @@ export class DataLakeAPI {
       Private.instancePath(instance, 'metadata-keys')
     );
     return body.keys;
+  }
+
+  /** `GET instances/{i}/upload/options`: writable scopes, targets, lifetimes, metadata keys with types. */
+  uploadOptions(instance: string): Promise<IUploadOptions> {
+    return this._get(Private.instancePath(instance, 'upload/options'));
+  }
+
+  /** `POST instances/{i}/upload/check`: checksums, identical files, taken names, quota; changes nothing. */
+  checkUpload(
+    instance: string,
+    request: IUploadRequest,
+    signal?: AbortSignal
+  ): Promise<IUploadCheck> {
+    return this._send(
+      Private.instancePath(instance, 'upload/check'),
+      'POST',
+      request,
+      signal
+    );
+  }
+
+  /** `POST instances/{i}/uploads`: start an upload in the background. */
+  async startUpload(
+    instance: string,
+    request: IUploadRequest
+  ): Promise<IUpload> {
+    const body = await this._send<{ upload: IUpload }>(
+      Private.instancePath(instance, 'uploads'),
+      'POST',
+      request
+    );
+    return body.upload;
+  }
+
+  /** `GET instances/{i}/uploads/{id}`: progress, then the outcome. */
+  async upload(instance: string, uploadId: string): Promise<IUpload> {
+    const body = await this._get<{ upload: IUpload }>(
+      Private.instancePath(instance, `uploads/${encodeURIComponent(uploadId)}`)
+    );
+    return body.upload;
+  }
+
+  /** `DELETE instances/{i}/uploads/{id}`: cancel (nothing stays before registration). */
+  async cancelUpload(instance: string, uploadId: string): Promise<IUpload> {
+    const body = await this._send<{ upload: IUpload }>(
+      Private.instancePath(instance, `uploads/${encodeURIComponent(uploadId)}`),
+      'DELETE'
+    );
+    return body.upload;
   }
 
   /** `GET basket`: the user's ESAP basket, its Rucio items resolved against `instance` (default: the site's). */

@@ -75,7 +75,9 @@ async def test_a_folder_with_metadata_is_found_by_search_and_made_available_else
     assert (types["energy"], types["obs_date"], types["telescope"]) == ("number", "date", "text")
 
     dataset = f"results_{tag}"
-    code, check = await call(jp_fetch, "upload", "check", method="POST", body={"paths": ["results"], "dataset": dataset})
+    code, check = await call(
+        jp_fetch, "upload", "check", method="POST", body={"paths": ["results"], "dataset": dataset}
+    )
     assert code == 200, check
     assert sorted(f["path"] for f in check["files"]) == [f"results/model_{tag}.json", f"results/spectrum_{tag}.fits"]
     assert check["skipped"] == ["results/.ipynb_checkpoints/"]
@@ -112,7 +114,9 @@ async def test_a_folder_with_metadata_is_found_by_search_and_made_available_else
     assert len(details["files"]) == 2
 
     # making it available at the notebook copies it there from the user disk
-    code, made = await call(jp_fetch, "rules", method="POST", body={"did": f"user.alice:{dataset}", "target": "notebook"})
+    code, made = await call(
+        jp_fetch, "rules", method="POST", body={"did": f"user.alice:{dataset}", "target": "notebook"}
+    )
     assert code == 201, made
     deadline = time.monotonic() + 40
     while True:

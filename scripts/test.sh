@@ -12,6 +12,7 @@ step "system packages (chromium for UI tests, memcached for the lake's Rucio, ra
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v memcached >/dev/null || [ -x /usr/bin/memcached ] || need+=(memcached)
+command -v oidc-agent >/dev/null || need+=(oidc-agent-cli)   # the real oidc-agent tests
 # RabbitMQ with its STOMP plugin: the lake's event broker (escape-dlaas lake up --events)
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 if [ ${#need[@]} -gt 0 ]; then
@@ -31,6 +32,9 @@ $PY -m pip install -q --upgrade pip
 rm -rf escape_dlaas/labextension   # a stale develop link breaks the editable install
 $PY -m pip install -q -e ".[test]"
 jupyter labextension develop --overwrite . >/dev/null
+
+step "configurable-http-proxy (npm) for the real JupyterHub tests, into .venv/bin"
+[ -x .venv/bin/configurable-http-proxy ] || npm install -g --silent --prefix "$ROOT/.venv" configurable-http-proxy@5
 
 step "python lint: ruff + mypy"
 ruff check

@@ -39,6 +39,14 @@ export interface ISearchDraft {
 export type SearchState =
   'idle' | 'loading' | 'loading-more' | 'ready' | 'error';
 
+/**
+ * Rows described per request after a page's names are shown: a long page (the
+ * user's page size may be 1,000) is described in chunks that appear as they come.
+ */
+export const DESCRIBE_CHUNK = 100;
+/** Describe requests under way at a time. */
+export const DESCRIBE_AT_ONCE = 2;
+
 export const EMPTY_DRAFT: Readonly<ISearchDraft> = {
   pattern: '',
   scope: '',
@@ -382,16 +390,14 @@ export class SearchModel implements IDisposable {
       this._nextCursor = page.next_cursor;
       this._state = 'ready';
       this._changed.emit();
-      if (page.items.length > 0) {
-        const described = await this._api.describe(
-          instance,
-          page.items.map(item => item.did),
-          signal
-        );
-        if (generation !== this._generation || this._isDisposed) {
-          return;
-        }
-        this._merge(described);
+      const described = await this._describe(
+        instance,
+        page.items.map(item => item.did),
+        generation,
+        signal
+      );
+      if (!described) {
+        return; // a newer search replaced this one
       }
       this._onSuccess?.(instance);
     } catch (reason) {
@@ -405,6 +411,42 @@ export class SearchModel implements IDisposable {
       this._onError?.(instance, error);
     }
     this._changed.emit();
+  }
+
+  /**
+   * Describe the rows in chunks of DESCRIBE_CHUNK, DESCRIBE_AT_ONCE requests at a
+   * time; each chunk's rows are shown as soon as it is described. False when a
+   * newer search replaced this one meanwhile.
+   */
+  private async _describe(
+    instance: string,
+    dids: string[],
+    generation: number,
+    signal?: AbortSignal
+  ): Promise<boolean> {
+    const chunks: string[][] = [];
+    for (let start = 0; start < dids.length; start += DESCRIBE_CHUNK) {
+      chunks.push(dids.slice(start, start + DESCRIBE_CHUNK));
+    }
+    let current = true;
+    let next = 0;
+    const describeChunks = async (): Promise<void> => {
+      while (current && next < chunks.length) {
+        const described = await this._api.describe(
+          instance,
+          chunks[next++],
+          signal
+        );
+        current = generation === this._generation && !this._isDisposed;
+        if (current) {
+          this._merge(described);
+          this._changed.emit();
+        }
+      }
+    };
+    const lanes = Math.min(DESCRIBE_AT_ONCE, chunks.length);
+    await Promise.all(Array.from({ length: lanes }, describeChunks));
+    return current;
   }
 
   /** Put described items in place of their names-only rows. */

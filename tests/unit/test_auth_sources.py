@@ -206,7 +206,8 @@ def test_wlcg_refuses_a_world_readable_token_file(wlcg_places):
 
 
 class FakeHub:
-    """A tiny hub API on 127.0.0.1: answers GET /hub/api/user like JupyterHub does."""
+    """A tiny hub API on 127.0.0.1 answering like JupyterHub 6: the user's model with ``auth_state`` at
+    GET /hub/api/users/alice, and without it at GET /hub/api/user (jupyterhub issue 5103)."""
 
     API_TOKEN = "hub-api-token-for-this-server"
 
@@ -215,17 +216,21 @@ class FakeHub:
         self.model: Any = {"name": "alice", "auth_state": {"access_token": "user-access-token", "id_token": "x"}}
         self.delay = 0.0
         self.seen_auth: list[str | None] = []
+        self.seen_paths: list[str] = []
         hub = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 hub.seen_auth.append(self.headers.get("Authorization"))
                 time.sleep(hub.delay)
-                if self.path != "/hub/api/user" or self.headers.get("Authorization") != f"token {hub.API_TOKEN}":
+                hub.seen_paths.append(self.path)
+                known = self.path in ("/hub/api/user", "/hub/api/users/alice")
+                if not known or self.headers.get("Authorization") != f"token {hub.API_TOKEN}":
                     self.send_response(403)
                     self.end_headers()
                     return
-                body = json.dumps(hub.model).encode() if hub.status == 200 else b'{"message": "oops"}'
+                model = hub.model if self.path.endswith("/alice") else {"name": "alice"}
+                body = json.dumps(model).encode() if hub.status == 200 else b'{"message": "oops"}'
                 self.send_response(hub.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -242,6 +247,7 @@ class FakeHub:
         self.environ = {
             "JUPYTERHUB_API_URL": f"http://127.0.0.1:{self.server.server_port}/hub/api/",
             "JUPYTERHUB_API_TOKEN": self.API_TOKEN,
+            "JUPYTERHUB_USER": "alice",
         }
 
     def close(self) -> None:
@@ -261,8 +267,15 @@ def test_hub_source_takes_the_token_from_auth_state(hub):
     found = source.fetch()
     assert (found.token, found.source) == ("user-access-token", "jupyterhub")
     assert hub.seen_auth == [f"token {FakeHub.API_TOKEN}"]
+    assert hub.seen_paths == ["/hub/api/users/alice"], "GET /user has no auth_state on JupyterHub 5.x/6.x"
     hub.model["auth_state"]["rucio_token"] = "other"
     assert JupyterHubTokenSource(environ=hub.environ, auth_state_key="rucio_token").fetch().token == "other"
+
+
+def test_hub_source_asks_the_hub_whose_server_it_is_without_jupyterhub_user(hub):
+    environ = {k: v for k, v in hub.environ.items() if k != "JUPYTERHUB_USER"}
+    assert JupyterHubTokenSource(environ=environ, timeout=5).fetch().token == "user-access-token"
+    assert hub.seen_paths == ["/hub/api/user", "/hub/api/users/alice"]
 
 
 def test_hub_without_the_auth_state_scope_is_explained(hub):

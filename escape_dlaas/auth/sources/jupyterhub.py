@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -33,8 +34,12 @@ class _HubTokenAuth(requests.auth.AuthBase):
 class JupyterHubTokenSource(TokenSource):
     """The user's OAuth access token from the hub's ``auth_state`` (the one path the hub keeps fresh).
 
-    ``GET $JUPYTERHUB_API_URL/user`` with this server's own API token; the hub includes
-    ``auth_state`` only when the server's role has ``admin:auth_state!user``.
+    ``GET $JUPYTERHUB_API_URL/users/$JUPYTERHUB_USER`` with this server's own API token; the
+    hub includes ``auth_state`` only when the server's role has ``admin:auth_state!user``.
+    Not ``GET /user``: JupyterHub (5.x, 6.1) leaves ``auth_state`` out of that answer even
+    with the scope (jupyterhub issue 5103); it only tells the user's name when
+    ``JUPYTERHUB_USER`` is unset. Each request also lets the hub refresh the user's tokens
+    (``auth_refresh_age``).
     """
 
     kind = "jupyterhub"
@@ -80,16 +85,26 @@ class JupyterHubTokenSource(TokenSource):
         return self.down_headline() if response.status_code in _GATEWAY_STATUSES else None
 
     def fetch(self) -> FoundToken:
-        api_url = self._api_url()
         api_token = self._environ.get("JUPYTERHUB_API_TOKEN", "")
-        if not api_url or not api_token:
+        if not self._api_url() or not api_token:
             raise CredentialsMissing("not running under JupyterHub (JUPYTERHUB_API_URL / JUPYTERHUB_API_TOKEN unset)")
+        name = self._environ.get("JUPYTERHUB_USER", "")
+        if not name:
+            me = self._get("/user", api_token)
+            name = me.get("name", "") if isinstance(me, dict) else ""
+            if not isinstance(name, str) or not name:
+                raise ServiceUnavailable("JupyterHub's API did not say whose server this is", service=self.service)
+        return self._token_from_model(self._get(f"/users/{quote(name, safe='')}", api_token))
+
+    def _get(self, path: str, api_token: str) -> Any:
+        """The JSON answer of the hub API to GET ``path``, or the error that explains why not."""
+        api_url = self._api_url()
         # Internal SSL between hub and servers, when the hub enabled it.
         ca = self._environ.get("JUPYTERHUB_SSL_CLIENT_CA")
         cert, key = self._environ.get("JUPYTERHUB_SSL_CERTFILE"), self._environ.get("JUPYTERHUB_SSL_KEYFILE")
         try:
             response = self._session.get(
-                f"{api_url}/user",
+                f"{api_url}{path}",
                 auth=_HubTokenAuth(api_token),
                 timeout=self.timeout,
                 verify=ca or True,
@@ -115,18 +130,18 @@ class JupyterHubTokenSource(TokenSource):
                 "JupyterHub refused this server's API token. Restart your server from the hub's control panel."
             )
         if response.status_code != 200:
+            endpoint = "/user" if path == "/user" else "/users/<you>"
             raise ServiceUnavailable(
-                f"JupyterHub's API answered HTTP {response.status_code} to GET /user",
+                f"JupyterHub's API answered HTTP {response.status_code} to GET {endpoint}",
                 service=self.service,
                 reason=UNREACHABLE if response.status_code in _GATEWAY_STATUSES else None,
             )
         try:
-            model = response.json()
+            return response.json()
         except ValueError:
             raise ServiceUnavailable(
                 "JupyterHub's API answered something that is not JSON", service=self.service
             ) from None
-        return self._token_from_model(model)
 
     def _token_from_model(self, model: Any) -> FoundToken:
         if not isinstance(model, dict) or "auth_state" not in model:

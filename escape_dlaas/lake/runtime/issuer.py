@@ -8,7 +8,10 @@ the in-memory refresh tokens and authorization codes are shared. What it offers:
 - grants: ``password``, ``refresh_token``, ``authorization_code`` (with PKCE and an
   ``id_token`` for ``openid``, so a real JupyterHub can log users in), and RFC 8693
   ``urn:ietf:params:oauth:grant-type:token-exchange``;
-- ``/userinfo`` for the hub.
+- ``/userinfo`` for the hub, and RFC 7009 revocation of refresh tokens (``/revoke``).
+
+A client registered with an ``http`` loopback redirect URI may use it on any port
+(RFC 8252, section 7.3), so a hub started on a free port can log users in.
 
 The audience of a token comes from the ``audience`` (or ``aud``, or ``resource``)
 parameter of the token request, else from the client's default audience. Error
@@ -27,6 +30,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import lake_runtime
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -95,7 +99,9 @@ class Client(ClientMixin):
         return " ".join(s for s in scope_to_list(scope) if s in self.scopes)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in self.redirect_uris
+        return redirect_uri in self.redirect_uris or any(
+            _same_loopback_uri(redirect_uri, registered) for registered in self.redirect_uris
+        )
 
     def check_client_secret(self, client_secret: str) -> bool:
         return secrets.compare_digest(client_secret.encode(), self.client_secret.encode())
@@ -108,6 +114,26 @@ class Client(ClientMixin):
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in self.grant_types
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _same_loopback_uri(asked: str, registered: str) -> bool:
+    """Equal but for the port, both plain-HTTP loopback URIs (RFC 8252, 7.3); never a user-part or query trick."""
+    try:
+        a, r = urlsplit(asked), urlsplit(registered)
+        a.port, r.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return False
+    return (
+        a.scheme == r.scheme == "http"
+        and a.hostname in LOOPBACK_HOSTS
+        and a.hostname == r.hostname
+        and a.username is None
+        and a.password is None
+        and (a.path, a.query, a.fragment) == (r.path, r.query, r.fragment)
+    )
 
 
 @dataclass
@@ -492,6 +518,7 @@ def create_app() -> Flask:
                 "userinfo_endpoint": f"{base}/userinfo",
                 "jwks_uri": f"{base}/jwks",
                 "introspection_endpoint": f"{base}/introspect",
+                "revocation_endpoint": f"{base}/revoke",
                 "response_types_supported": ["code"],
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
@@ -555,10 +582,32 @@ def create_app() -> Flask:
             return jsonify({"error": "invalid_token", "error_description": "missing, invalid or expired token"}), 401
         return jsonify(_user_info(user))
 
+    def _basic_client() -> Client | None:
+        auth = request.authorization
+        client = STORE.clients.get(auth.username or "") if auth else None
+        if client is None or auth is None or not client.check_client_secret(auth.password or ""):
+            return None
+        return client
+
+    @app.post("/revoke")
+    def revoke() -> Any:
+        """RFC 7009 for refresh tokens: the client's own are forgotten; anything else is ignored (still 200)."""
+        client = _basic_client()
+        if client is None:
+            client = STORE.clients.get(request.form.get("client_id", ""))
+            if client is None or not client.check_client_secret(request.form.get("client_secret", "")):
+                return jsonify({"error": "invalid_client"}), 401
+        with STORE.lock:
+            item = STORE.refresh_tokens.get(request.form.get("token", ""))
+            if item is not None and item.client_id == client.client_id:
+                item.revoked = True
+                del STORE.refresh_tokens[item.refresh_token]
+        return Response(status=200)
+
     @app.post("/introspect")
     def introspect() -> Any:
-        client = STORE.clients.get(request.authorization.username if request.authorization else "")
-        if client is None or not client.check_client_secret(request.authorization.password or ""):
+        client = _basic_client()
+        if client is None:
             return jsonify({"error": "invalid_client"}), 401
         claims = verify_access_token(request.form.get("token", ""))
         if claims is None:

@@ -106,6 +106,54 @@ describe('SearchModel', () => {
     });
   });
 
+  it('describes a long page in chunks, two at a time, shown as they come', async () => {
+    const long = new SearchModel({
+      api: new DataLakeAPI(lake.settings),
+      instance: () => INSTANCE,
+      pageSize: () => 250
+    });
+    lake.items = Array.from({ length: 250 }, (_, n) =>
+      searchItem(`survey:ds_${String(n).padStart(3, '0')}`)
+    );
+    const waiting: { dids: string[]; release: () => void }[] = [];
+    lake.overrides.set('POST describe', async request => {
+      const { dids } = (await request.json()) as { dids: string[] };
+      await new Promise<void>(resolve =>
+        waiting.push({ dids, release: resolve })
+      );
+      return jsonResponse({
+        items: dids.map(did =>
+          searchItem(did, { availability: availability(did, 'AVAILABLE') })
+        )
+      });
+    });
+    long.setPattern('ds_*');
+    const running = long.run();
+    await until(() => waiting.length === 2, 'two chunks asked for');
+    await flush(20);
+    expect(waiting).toHaveLength(2); // no third request while two are under way
+    expect(waiting.map(chunk => chunk.dids.length)).toEqual([100, 100]);
+    expect(long.items).toHaveLength(250);
+
+    waiting[1].release();
+    await until(() => waiting.length === 3, 'the third chunk asked for');
+    // the second chunk's rows are described, the others not yet
+    expect(long.items[100].availability?.state).toBe('AVAILABLE');
+    expect(long.items[0].availability).toBeUndefined();
+    expect(waiting[2].dids).toEqual(
+      lake.items.slice(200).map(item => item.did)
+    );
+
+    waiting[0].release();
+    waiting[2].release();
+    await running;
+    expect(
+      long.items.every(item => item.availability?.state === 'AVAILABLE')
+    ).toBe(true);
+    expect(long.state).toBe('ready');
+    long.dispose();
+  });
+
   it('keeps the rows when describing them fails, and says why', async () => {
     lake.overrides.set('POST describe', () =>
       errorResponse(504, 'Rucio did not answer within 30 s', 'timeout')

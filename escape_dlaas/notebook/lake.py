@@ -247,6 +247,18 @@ class DataLake:
             for r in found
         ]
 
+    def basket(self, esap: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The user's ESAP basket as the panel's Basket tab shows it: every item, Rucio items with size and availability.
+
+        ``esap``: the ``c.DLaaS.esap`` settings (default: those in the Jupyter server's configuration files).
+        """
+        from ..config import parse_esap
+        from ..domain.basket import load_basket
+        from .config import read_server_config
+
+        settings = parse_esap(esap if esap is not None else read_server_config()[0].get("esap"))
+        return self._run(lambda: load_basket(self._session, settings, os.environ))
+
     def _target_of(self, rule: Mapping[str, Any]) -> str:
         """The target a rule's RSE expression stands for ('notebook', a QoS class), else the expression."""
         expression = rule.get("rse_expression")

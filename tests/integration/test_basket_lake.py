@@ -159,3 +159,16 @@ async def test_a_basket_handed_over_at_launch_as_a_file_wins_over_esap(
     assert code == 200, body
     assert body["source"] == {"kind": "file", "location": str(handed)}
     assert [item["did"] for item in body["items"]] == [lake_info.scenarios.quick_rule.did]
+
+
+def test_the_kernel_api_gives_the_basket_the_panel_shows(lake_info, esap, tmp_path):
+    from escape_dlaas import DataLake
+
+    plain = lake_info.scenarios.quick_rule
+    esap.items = [rucio_item(plain.did), {"archive": "apertif", "record": {"name": "WSRTA1"}}]
+    settings = lake_server_config(lake_info, tmp_path)["DLaaS"]
+    with DataLake(config=settings) as lake:
+        found = lake.basket(esap={"api_url": esap.api_url, "basket_env": None})
+    assert [(item["kind"], item["did"]) for item in found["items"]] == [("rucio", plain.did), ("other", None)]
+    assert found["items"][0]["bytes"] == plain.bytes
+    assert found["items"][0]["availability"]["did"] == plain.did

@@ -259,6 +259,48 @@ class DataLake:
         settings = parse_esap(esap if esap is not None else read_server_config()[0].get("esap"))
         return self._run(lambda: load_basket(self._session, settings, os.environ))
 
+    def upload(
+        self,
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+        dataset: str,
+        *,
+        scope: str | None = None,
+        target: str | None = None,
+        lifetime_days: float | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        metadata_on: str = "dataset",
+        attach_identical: bool = True,
+    ) -> dict[str, Any]:
+        """Upload local files and folders into ``dataset`` (new or existing) and wait for the outcome.
+
+        As the file browser's upload: into ``scope`` (default ``user.<account>``), to an upload
+        ``target`` of the instance, kept by a rule for ``lifetime_days``, with ``metadata`` on
+        the dataset, the files or both (``metadata_on``). Files identical (adler32 and size) to
+        ones the scope holds are attached instead of copied unless ``attach_identical`` is
+        False. Returns the upload's outcome (``state``, ``dataset``, ``rse``, ``rule``,
+        ``items``, ``error``); refusals known before copying raise the panel's message.
+        """
+        from ..domain import upload
+
+        given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        # The kernel may upload any file it can read: paths are given relative to '/'.
+        relative = [os.path.abspath(os.fspath(p)).lstrip(os.sep) for p in given]
+        request: dict[str, Any] = {
+            "paths": relative,
+            "dataset": dataset,
+            "scope": scope,
+            "target": target,
+            "lifetime_days": lifetime_days,
+            "metadata": dict(metadata or {}),
+            "metadata_on": metadata_on,
+        }
+        jobs = self._instance.uploads
+        if attach_identical:
+            check = self._run(lambda: upload.check_upload(self._session, jobs, os.sep, request))
+            request["attach"] = {f["path"]: f["identical"][0] for f in check["files"] if f["identical"]}
+        job = self._run(lambda: upload.start_upload(self._session, jobs, os.sep, request))
+        return self._run(lambda: jobs.wait(job.id)).progress()
+
     def _target_of(self, rule: Mapping[str, Any]) -> str:
         """The target a rule's RSE expression stands for ('notebook', a QoS class), else the expression."""
         expression = rule.get("rse_expression")

@@ -98,7 +98,8 @@ async def test_a_folder_with_metadata_is_found_by_search_and_made_available_else
     assert done["state"] == "DONE", done
     assert done["files"] == {"total": 2, "done": 2, "attached": 0}
     assert done["bytes"]["done"] == done["bytes"]["total"] == check["bytes"]
-    assert done["rule"]["rse_expression"] == USERDISK and done["rule"]["expires_at"], done
+    assert done["rule"]["rse_expression"] == USERDISK, done
+    assert done["rule"]["expires_at"], done
     assert done["left_behind"] == []
     assert {i["did"] for i in done["items"]} == {f"user.alice:spectrum_{tag}.fits", f"user.alice:model_{tag}.json"}
 
@@ -196,7 +197,8 @@ async def test_refusals_are_explained_before_anything_is_copied(jp_fetch: Any, r
 
     code, refused = await call(jp_fetch, "uploads", method="POST", body={**body, "target": "CHEAP"})
     assert (code, refused["reason"]) == (422, "quota_exceeded"), refused
-    assert "needs 150 kB" in refused["message"] and "100 kB quota on ESCAPE-CHEAP" in refused["message"]
+    assert "needs 150 kB" in refused["message"]
+    assert "100 kB quota on ESCAPE-CHEAP" in refused["message"]
 
     code, refused = await call(
         jp_fetch, "uploads", method="POST", body={**body, "metadata": {"energy": "high", "obs_date": "2026-02-30"}}
@@ -216,7 +218,8 @@ async def test_storage_that_refuses_users_leaves_nothing_registered(jp_fetch: An
     done = await finished(jp_fetch, started["upload"]["id"])
     assert (done["state"], done["reason"]) == ("FAILED", "rse_not_writable"), done
     assert "ESCAPE-SAFE does not take your files" in done["error"]
-    assert done["left_behind"] == [] and done["items"][0]["state"] == "REMOVED"
+    assert done["left_behind"] == []
+    assert done["items"][0]["state"] == "REMOVED"
     safe = next(r.path for r in lake_info.rses if r.name == "ESCAPE-SAFE")
     assert not list(Path(safe).rglob(f"safe_{tag}.txt")), "the copied bytes are removed"
     code, missing = await call(jp_fetch, "did", params={"did": f"user.alice:safe_{tag}"})
@@ -278,3 +281,36 @@ async def test_a_cancelled_upload_registers_nothing(jp_fetch: Any, root: Path, m
     assert "nothing was registered" in done["error"]
     code, missing = await call(jp_fetch, "did", params={"did": f"user.alice:slow_{tag}"})
     assert code == 404, missing
+
+
+def test_the_notebook_api_uploads_with_metadata_and_attaches_identical_files(lake_info: Any, tmp_path: Path) -> None:
+    from escape_dlaas import DataLake
+
+    tag = unique()
+    folder = tmp_path / f"derived_{tag}"
+    write(folder / f"events_{tag}.h5", f"events {tag}\n".encode() * 30)
+    with DataLake(config=lake_info.jupyter_config) as lake:
+        done = lake.upload(folder, f"derived_{tag}", lifetime_days=1, metadata={"energy": 42, "target": tag})
+        assert done["state"] == "DONE", done
+        assert done["rule"]["rse_expression"] == USERDISK
+        found = list(lake.search(scope="user.alice", filters=f"target={tag}", type="dataset"))
+        assert [row["did"] for row in found] == [f"user.alice:derived_{tag}"]
+
+        # the same bytes again, elsewhere: attached, not copied
+        again = lake.upload(folder / f"events_{tag}.h5", f"again_{tag}")
+        assert again["state"] == "DONE", again
+        assert again["files"] == {"total": 0, "done": 0, "attached": 1}
+
+
+@pytest.mark.usefixtures("generic_lake")
+def test_uploads_work_on_rucios_stock_generic_policy(generic_lake_info: Any, tmp_path: Path) -> None:
+    from escape_dlaas import DataLake
+
+    tag = unique()
+    source = write(tmp_path / f"generic_{tag}.txt", f"generic {tag}".encode())
+    with DataLake(config=generic_lake_info.jupyter_config) as lake:
+        done = lake.upload(source, f"generic_{tag}", metadata={"target": tag})
+        assert done["state"] == "DONE", done
+        assert done["rule"]["expires_at"], done
+        details = lake.describe(f"user.alice:generic_{tag}")
+        assert details["metadata"]["target"] == tag

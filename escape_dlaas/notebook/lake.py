@@ -23,7 +23,7 @@ from ..domain.describe import availability_map
 from ..domain.did import DID, parse_did
 from ..domain.filters import Filter, parse_filter_json, parse_filter_string
 from ..domain.instances import Instance, InstanceRegistry
-from ..errors import DLaaSError, InvalidInput
+from ..errors import CredentialsMissing, DLaaSError, InvalidInput
 from .config import NotebookSettings, load_settings
 from .handles import AvailabilityHandle, Progress, Requested, download_progress, rule_progress
 from .results import SearchResults
@@ -32,6 +32,10 @@ from .runner import DomainLoop, shared_loop
 T = TypeVar("T")
 DOWNLOAD_TARGET = "download"  # download mode: fetch into the site's download cache
 SEARCH_TYPES = search.DID_TYPES
+CREDENTIALS_ADVICE = (
+    "A kernel looks for your sign-in where the Jupyter server looks (the same files and environment "
+    "variables): use a kernel started by that server, or make one of these sources available and try again."
+)
 
 
 class DataLake:
@@ -99,6 +103,8 @@ class DataLake:
         """Run a domain coroutine as one request; its error is raised without the domain's frames."""
         try:
             return self._loop.run(make)
+        except CredentialsMissing as error:
+            raise CredentialsMissing(f"{error.message} {CREDENTIALS_ADVICE}", reason=error.reason) from None
         except DLaaSError as error:
             raise error.with_traceback(None) from None
 

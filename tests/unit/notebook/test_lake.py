@@ -9,7 +9,7 @@ import traceback
 
 import pytest
 
-from escape_dlaas.errors import ConfigurationError, InvalidInput, ServiceUnavailable
+from escape_dlaas.errors import ConfigurationError, CredentialsMissing, InvalidInput, ServiceUnavailable
 from escape_dlaas.notebook import DataLake, SearchResults
 
 # Shaped like a signed JWT, so that the suite's log watch would see it too.
@@ -114,3 +114,17 @@ def test_the_notebook_layer_calls_the_domain_never_the_web_layer():
     assert (
         breaches(("escape_dlaas.domain", "escape_dlaas.rucio", "escape_dlaas.auth"), ("escape_dlaas.notebook",)) == []
     )
+
+
+def test_no_credential_says_where_it_looked_and_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.delenv("UNIT_ABSENT_TOKEN", raising=False)
+    sources = [{"type": "file", "path": str(tmp_path / "token")}, {"type": "env", "variable": "UNIT_ABSENT_TOKEN"}]
+    config = {
+        "instances": [{"name": "lake", "rucio_url": f"http://127.0.0.1:{closed_port()}", "token_sources": sources}]
+    }
+    with DataLake(config=config) as lake, pytest.raises(CredentialsMissing) as raised:
+        lake.whoami()
+    message = raised.value.message
+    assert f"token file {tmp_path / 'token'} does not exist" in message
+    assert "environment variable UNIT_ABSENT_TOKEN is not set" in message
+    assert "A kernel looks for your sign-in where the Jupyter server looks" in message

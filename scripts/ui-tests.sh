@@ -23,7 +23,10 @@ else
   export ESCAPE_DLAAS_LAKE_DIR="$work/lake"
 fi
 
+hub_pid=""
 cleanup() {
+  # The real JupyterHub (tests/hub.spec.ts): SIGTERM stops it, its proxy and the users' servers.
+  if [ -n "$hub_pid" ]; then kill "$hub_pid" 2>/dev/null || true; wait "$hub_pid" 2>/dev/null || true; fi
   if [ "$ESCAPE_DLAAS_LAKE_DIR" = "$work/lake" ]; then
     # reset = down, then delete the state (and PostgreSQL's data, kept outside a root-only temp dir)
     escape-dlaas lake reset --state-dir "$ESCAPE_DLAAS_LAKE_DIR" >/dev/null || true
@@ -38,6 +41,11 @@ escape-dlaas lake up --state-dir "$ESCAPE_DLAAS_LAKE_DIR" "${port_flags[@]}"
 # Galata's server and workspace dirs, Chromium's profiles, yarn's cache files: all in $work.
 export TMPDIR="$work/tmp"
 mkdir -p "$TMPDIR"
+# A real JupyterHub in front of the lake (tests/hub.spec.ts signs in through it), on a free port.
+HUB_PORT=$(python -c "from escape_dlaas.lake import free_ports; print(*free_ports(1))")
+export ESCAPE_DLAAS_UI_HUB_URL="http://127.0.0.1:$HUB_PORT"
+python -m escape_dlaas.lake.hub --state-dir "$ESCAPE_DLAAS_LAKE_DIR" --port "$HUB_PORT" >"$work/hub.out" 2>&1 &
+hub_pid=$!
 cd ui-tests
 jlpm install --immutable >/dev/null 2>&1 || jlpm install
 echo "JupyterLab for the UI tests on port $ESCAPE_DLAAS_UI_PORT"

@@ -344,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No lake in {state_dir}: run `escape-dlaas lake up` first.", file=sys.stderr)
         return 2
     hub = LakeHub(load_lake_info(state_dir), port=args.port)
+    # A script's background job ignores Ctrl-C: its SIGTERM must stop the hub and the users' servers too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         hub.start()
         print(f"JupyterHub: {hub.url}/ (log in as a demo user; passwords: `escape-dlaas lake status`)")

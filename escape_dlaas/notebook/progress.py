@@ -65,9 +65,8 @@ class WidgetDisplay:
         self.label = widgets.HTML()
         self.reasons = widgets.HTML()
         self.title = title
-        self.box = widgets.VBox(
-            [widgets.HTML(f"<b>{escape(title)}</b>"), widgets.HBox([self.bar, self.label]), self.reasons]
-        )
+        # one below the other: in a row, a long label could be squeezed to nothing next to the bar
+        self.box = widgets.VBox([widgets.HTML(f"<b>{escape(title)}</b>"), self.bar, self.label, self.reasons])
         self.box.add_class("jp-DLaaS-progress")
         if box is None:
             from IPython.display import display

@@ -96,7 +96,7 @@ def test_make_available_follows_the_rule_and_updates_the_row():
     assert button.disabled
     assert "AVAILABLE" in widget.table.children[8].value
     (progress,) = widget.progress_box.children
-    assert "Available: /lake/lofar:obs_0/a.fits" in progress.children[1].children[1].value
+    assert "Available: /lake/lofar:obs_0/a.fits" in progress.children[2].value
 
 
 def test_a_refusal_shows_the_panels_message_and_the_button_stays_usable():

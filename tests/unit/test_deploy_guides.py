@@ -131,3 +131,47 @@ def test_token_file_setups_load_and_read_the_file_first(name: str, tmp_path: Pat
         assert sources[1].fetch().token == "frozen-at-spawn"
     else:
         assert isinstance(sources[1], JupyterHubTokenSource)
+
+
+def test_the_lakes_hub_is_configured_as_the_guide_says(hub_config: Config, tmp_path: Path):
+    """escape-dlaas lake's own JupyterHub (escape_dlaas/lake/hub.py) and the guide say the same."""
+    secret, admin_token = tmp_path / "client.secret", tmp_path / "admin.token"
+    secret.write_text("s3cret\n")
+    admin_token.write_text("t0ken")
+    (tmp_path / "secrets").mkdir()
+    lifetime = 60
+    refresh_age, margin = lake_hub.refresh_settings(lifetime)
+    assert refresh_age < margin <= lifetime / 2
+    settings = {
+        "ports": {"public": 8000, "hub": 8081, "proxy_api": 8001},
+        "root": str(tmp_path),
+        "issuer": {
+            "authorize_url": "https://127.0.0.1:18443/authorize",
+            "token_url": "https://127.0.0.1:18443/token",
+            "userdata_url": "https://127.0.0.1:18443/userinfo",
+            "ca_bundle": str(tmp_path / "ca.pem"),
+            "client_id": "jupyterhub",
+            "client_secret_file": str(secret),
+            "scope": ["openid", "profile", "email", "offline_access"],
+        },
+        "allowed_users": ["alice", "bob"],
+        "auth_refresh_age": refresh_age,
+        "refresh_margin": margin,
+        "admin_token_file": str(admin_token),
+        "singleuser_config_path": str(tmp_path / "jupyter"),
+        "python_bin": str(tmp_path),
+        "chp": "configurable-http-proxy",
+    }
+    (tmp_path / "settings.json").write_text(json.dumps(settings))
+    c = Config()
+    lake_hub.configure_hub(c, str(tmp_path / "settings.json"))
+    for key in ("enable_auth_state", "refresh_pre_spawn", "username_claim"):
+        assert c.GenericOAuthenticator[key] == hub_config.GenericOAuthenticator[key], key
+    assert "offline_access" in c.GenericOAuthenticator.scope
+    assert c.GenericOAuthenticator.client_secret == "s3cret"
+    assert callable(c.GenericOAuthenticator.refresh_user_hook)
+    lake_roles = {r["name"]: r["scopes"] for r in c.JupyterHub.load_roles if r["name"] in ("user", "server")}
+    assert lake_roles == {r["name"]: r["scopes"] for r in hub_config.JupyterHub.load_roles}
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:8000"
+    assert c.Spawner.environment["JUPYTER_CONFIG_PATH"] == str(tmp_path / "jupyter")
+    assert (tmp_path / "secrets" / "crypt_key").stat().st_mode & 0o077 == 0

@@ -202,6 +202,9 @@ async def make_available(session: RucioSession, did: DID, target: Any, lifetime_
                     comment=RULE_COMMENT,
                     ask_approval=False,
                     asynchronous=False,
+                    # Rucio announces the rule's completion (RULE_OK, DATASETLOCK_OK) to its broker:
+                    # the panel's live events. 'Y', not 'P': progress messages need a closed DID.
+                    notify="Y",
                 ),
                 what=f"make {did} available",
             )

@@ -198,13 +198,18 @@ class StompSubscriber:
     def _connect(self, host: str, port: int) -> None:
         import stomp  # only for instances with events
 
+        # stomp.py logs each frame at DEBUG, the CONNECT frame's passcode included.
+        logging.getLogger("stomp.py").setLevel(max(logging.INFO, logging.getLogger("stomp.py").level))
         heartbeat = int(self.config.heartbeat_seconds * 1000)
         connection = stomp.Connection12(
             [(host, port)],
             vhost=self.config.virtual_host,
-            heartbeats=(heartbeat, heartbeat),
+            # Ours twice as often as promised: a beat sent a few milliseconds late is not a missed one.
+            heartbeats=(heartbeat // 2, heartbeat),
             reconnect_attempts_max=1,  # this loop retries, with its own back-off
-            timeout=5,
+            # stomp.py's socket timeout, for connecting and for each read: a read that times out
+            # ends the connection, so it must outlast the broker's silence between two heartbeats.
+            timeout=self.config.heartbeat_seconds * 2.5,
         )
         if self.config.use_ssl:
             connection.set_ssl(

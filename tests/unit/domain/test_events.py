@@ -20,7 +20,7 @@ from escape_dlaas.domain.events import (
 )
 from escape_dlaas.errors import ConfigurationError, InvalidInput
 
-from .fakes import FakeSession
+from .fakes import FakeSession, instance_config
 
 MINE = "a" * 32
 THEIRS = "b" * 32
@@ -253,3 +253,22 @@ def test_a_since_that_no_answer_gave_is_refused_with_its_field():
         parse_since("yesterday")
     assert caught.value.field == "since"
     assert parse_since("2026-01-01T10:00:00").tzinfo is not None
+
+
+@pytest.mark.asyncio
+async def test_rules_made_available_ask_rucio_to_announce_their_completion():
+    from escape_dlaas.domain.did import DID
+    from escape_dlaas.domain.rules import make_available
+
+    session = FakeSession(instance_config(qos_classes={"SAFE": "QOS=SAFE"}))
+    asked: list[dict[str, Any]] = []
+
+    def add_replication_rule(dids, **options):
+        asked.append(options)
+        return [MINE]
+
+    session.client.add_replication_rule = add_replication_rule
+    session.client.get_replication_rule = lambda rule_id: rucio_rule(rule_id, "L1")
+    session.client.list_replication_rules = lambda filters: []
+    await make_available(session, DID("lofar", "L1"), "SAFE", 1)
+    assert asked[0]["notify"] == "Y"  # RULE_OK and DATASETLOCK_OK reach the broker

@@ -2,7 +2,7 @@
 
 JupyterHub (PyPI) + configurable-http-proxy (npm) + oauthenticator's GenericOAuthenticator,
 started by :class:`escape_dlaas.lake.hub.LakeHub`. These tests run their own lake with
-20 s access tokens (the hub renews the user's token with 10 s left, looking every 2 s), so
+20 s access tokens (the hub renews the user's token with 10 s left, looking every 3 s), so
 that within a minute the user's work goes through several hub refreshes and token
 exchanges with zero failed requests; the five minutes with 60 s tokens are
 ``benchmarks/token_path.py --hub-minutes 5`` (see docs/benchmarks.md).

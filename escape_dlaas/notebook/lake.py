@@ -23,6 +23,7 @@ from ..domain.describe import availability_map
 from ..domain.did import DID, parse_did
 from ..domain.filters import Filter, parse_filter_json, parse_filter_string
 from ..domain.instances import Instance, InstanceRegistry
+from ..domain.session import RucioSession
 from ..errors import CredentialsMissing, DLaaSError, InvalidInput
 from .config import NotebookSettings, load_settings
 from .handles import AvailabilityHandle, Progress, Requested, download_progress, rule_progress
@@ -109,7 +110,7 @@ class DataLake:
             raise error.with_traceback(None) from None
 
     @property
-    def _session(self) -> Any:
+    def _session(self) -> RucioSession:
         return self._instance.session
 
     def whoami(self) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { requestAPI } from './request';
+import { requestAPI, streamAPI } from './request';
 import {
   IBasket,
   IAvailability,
@@ -10,6 +10,7 @@ import {
   IDidPathsResponse,
   IRsesResponse,
   IRule,
+  IRuleChanges,
   IRuleCreated,
   IRulePreview,
   ISearchItem,
@@ -156,6 +157,31 @@ export class DataLakeAPI {
       Private.instancePath(instance, 'rules')
     );
     return body.rules;
+  }
+
+  /** `GET instances/{i}/changes`: the account's rules updated since an earlier answer's `since`. */
+  changes(instance: string, since: string | null): Promise<IRuleChanges> {
+    return this._get(
+      Private.instancePath(
+        instance,
+        'changes',
+        since === null ? undefined : { since }
+      )
+    );
+  }
+
+  /**
+   * `GET instances/{i}/events`: the live events of the user's rules, as
+   * server-sent events; resolves with the open response once the server
+   * answered. Rejects with `events_not_configured` (404) where the instance
+   * has no message broker.
+   */
+  events(instance: string, signal: AbortSignal): Promise<Response> {
+    return streamAPI(
+      Private.instancePath(instance, 'events'),
+      { method: 'GET', signal, headers: { Accept: 'text/event-stream' } },
+      this.serverSettings
+    );
   }
 
   /** `POST instances/{i}/rules`: make a DID available at a target (idempotent). */

@@ -52,46 +52,12 @@ export async function requestAPI<T>(
   init: RequestInit = {},
   serverSettings: ServerConnection.ISettings = ServerConnection.makeSettings()
 ): Promise<T> {
-  const url = URLExt.join(serverSettings.baseUrl, API_NAMESPACE, endPoint);
-
-  let response: Response;
-  try {
-    response = await ServerConnection.makeRequest(url, init, serverSettings);
-  } catch (error) {
-    throw new DataLakeRequestError(
-      `Cannot reach the Jupyter server: ${(error as Error).message}`,
-      0,
-      NETWORK_ERROR
-    );
-  }
-
+  const response = await Private.open(endPoint, init, serverSettings);
   const text = await response.text();
   const body = Private.parseJSON(text);
 
   if (!response.ok) {
-    if (Private.isErrorResponse(body)) {
-      throw new DataLakeRequestError(
-        body.message,
-        response.status,
-        body.reason,
-        body.field,
-        body.service
-      );
-    }
-    // Any handler of ours answers errors with a JSON body; a bare 404 comes
-    // from Jupyter server itself, meaning nothing is mounted on the namespace.
-    if (response.status === 404) {
-      throw new DataLakeRequestError(
-        SERVER_EXTENSION_MISSING_MESSAGE,
-        404,
-        SERVER_EXTENSION_MISSING
-      );
-    }
-    throw new DataLakeRequestError(
-      `The Jupyter server answered ${response.status} ${response.statusText} to ${endPoint}.`,
-      response.status,
-      'http_error'
-    );
+    throw Private.errorOf(response, body, endPoint);
   }
 
   if (response.status === 204 || text.length === 0) {
@@ -107,7 +73,77 @@ export async function requestAPI<T>(
   return body as T;
 }
 
+/**
+ * Open a streamed answer of the escape-dlaas REST API (server-sent events).
+ *
+ * Authenticated like every other call (the same `ServerConnection`); errors
+ * are the same `DataLakeRequestError`s as `requestAPI`'s.
+ *
+ * @returns The open response, its body to be read as it arrives.
+ */
+export async function streamAPI(
+  endPoint: string,
+  init: RequestInit = {},
+  serverSettings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<Response> {
+  const response = await Private.open(endPoint, init, serverSettings);
+  if (!response.ok) {
+    const text = await response.text();
+    throw Private.errorOf(response, Private.parseJSON(text), endPoint);
+  }
+  return response;
+}
+
 namespace Private {
+  /** Send the request; a network failure becomes a DataLakeRequestError. */
+  export async function open(
+    endPoint: string,
+    init: RequestInit,
+    serverSettings: ServerConnection.ISettings
+  ): Promise<Response> {
+    const url = URLExt.join(serverSettings.baseUrl, API_NAMESPACE, endPoint);
+    try {
+      return await ServerConnection.makeRequest(url, init, serverSettings);
+    } catch (error) {
+      throw new DataLakeRequestError(
+        `Cannot reach the Jupyter server: ${(error as Error).message}`,
+        0,
+        NETWORK_ERROR
+      );
+    }
+  }
+
+  /** The error for a non-2xx answer: the server's own explanation when it gave one. */
+  export function errorOf(
+    response: Response,
+    body: unknown,
+    endPoint: string
+  ): DataLakeRequestError {
+    if (Private.isErrorResponse(body)) {
+      return new DataLakeRequestError(
+        body.message,
+        response.status,
+        body.reason,
+        body.field,
+        body.service
+      );
+    }
+    // Any handler of ours answers errors with a JSON body; a bare 404 comes
+    // from Jupyter server itself, meaning nothing is mounted on the namespace.
+    if (response.status === 404) {
+      return new DataLakeRequestError(
+        SERVER_EXTENSION_MISSING_MESSAGE,
+        404,
+        SERVER_EXTENSION_MISSING
+      );
+    }
+    return new DataLakeRequestError(
+      `The Jupyter server answered ${response.status} ${response.statusText} to ${endPoint}.`,
+      response.status,
+      'http_error'
+    );
+  }
+
   /** Marker for a body that is not valid JSON. */
   export const NOT_JSON = Symbol('not JSON');
 

@@ -502,3 +502,29 @@ export interface IBasket {
   bytes_to_move: number;
   unknown_sizes: number;
 }
+
+/** `GET instances/{i}/changes`: the account's rules Rucio updated since `since`. */
+export interface IRuleChanges {
+  /** Pass it back as `since` next time; null while the account has no rules. */
+  since: string | null;
+  rules: IRule[];
+  /** The DIDs of those rules. */
+  dids: string[];
+}
+
+/** One message of `GET instances/{i}/events` (server-sent events). */
+export type IDataLakeEvent =
+  | {
+      /** Whether the server is connected to the instance's message broker. */
+      type: 'stream';
+      live: boolean;
+    }
+  | {
+      /** Something happened to one of the user's own rules. */
+      type: 'rule';
+      /** Rucio's event: rule_ok, datasetlock_ok, transfer-done, ... */
+      event: string;
+      rule_id: string;
+      /** The rule's DID. */
+      did: string;
+    };

@@ -36,6 +36,7 @@ import { noInstanceError, RulesModel } from './rules';
 import { SearchModel } from './search';
 import { ITransfer, TransfersModel } from './transfers';
 import { WatchModel } from './watch';
+import { EventsModel } from './events';
 
 /**
  * The Data Lake panel's model: it composes one model per concern and keeps
@@ -80,12 +81,15 @@ export class DataLakeModel implements IDataLakeModel, IDisposable {
       onError,
       onSuccess
     });
+    this.events = new EventsModel({ api });
     this.watch = new WatchModel({
       api,
       preferences: () => this._preferences,
       isPanelVisible: () => this._panelVisible,
       onError,
-      onSuccess
+      onSuccess,
+      events: this.events,
+      checkChangesOnly: true
     });
     this.details = new DetailsModel({ api, onError, onSuccess });
     this.transfers = new TransfersModel({ api, watch: this.watch, onError });
@@ -129,6 +133,8 @@ export class DataLakeModel implements IDataLakeModel, IDisposable {
   readonly search: SearchModel;
   /** The DIDs the user asked for, checked in one bulk poll. */
   readonly watch: WatchModel;
+  /** Rucio's live events, for the instances the watch model follows. */
+  readonly events: EventsModel;
   /** The DID whose details are shown. */
   readonly details: DetailsModel;
   /** The "make available" requests of this session. */
@@ -404,6 +410,7 @@ export class DataLakeModel implements IDataLakeModel, IDisposable {
     this.connection.dispose();
     this.transfers.dispose();
     this.watch.dispose();
+    this.events.dispose();
     this.search.dispose();
     this.details.dispose();
     this.catalogue.dispose();

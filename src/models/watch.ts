@@ -4,9 +4,17 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { DataLakeAPI, MAX_AVAILABILITY_DIDS } from '../api/client';
 import { DataLakeRequestError, toRequestError } from '../api/request';
-import { IAvailability, IRule } from '../api/types';
+import { IAvailability, IRule, IRuleChanges } from '../api/types';
 import { IDataLakePreferences } from '../tokens';
+import { EventsModel, IRuleEvent } from './events';
 import { backoffFrequency } from './polling';
+
+/** While Rucio's events arrive, the poll is only a safety net: at most once a minute. */
+export const LIVE_POLL_SECONDS = 60;
+/** With change-only checks, every watched DID is still checked this often (replicas of other accounts' rules). */
+export const FULL_CHECK_MS = 60 * 1000;
+/** ... and this often while events arrive. */
+export const LIVE_FULL_CHECK_MS = 5 * 60 * 1000;
 
 /** Rule states after which a rule no longer changes by itself. */
 const SETTLED_RULE_STATES = new Set(['OK', 'STUCK', 'SUSPENDED']);
@@ -51,6 +59,12 @@ export interface IWatchedState {
  * something is on its way, at the normal interval otherwise, stands by when
  * nothing is watched or the panel is hidden with nothing on its way, and backs
  * off while checks fail.
+ *
+ * With `checkChangesOnly`, a tick first asks `GET instances/{i}/changes` for
+ * the account's rules updated since the last tick and checks only the watched
+ * DIDs those rules are on (all of them once a minute). With `events`, an event
+ * of a watched DID's or followed rule's checks it at once, and the poll slows
+ * down to LIVE_POLL_SECONDS while every followed instance is live.
  */
 export class WatchModel implements IDisposable {
   constructor(options: WatchModel.IOptions) {
@@ -59,6 +73,10 @@ export class WatchModel implements IDisposable {
     this._isPanelVisible = options.isPanelVisible;
     this._onError = options.onError;
     this._onSuccess = options.onSuccess;
+    this._events = options.events ?? null;
+    this._changesOnly = options.checkChangesOnly ?? false;
+    this._events?.ruleEvent.connect(this._onRuleEvent, this);
+    this._events?.liveChanged.connect(this._onLiveChanged, this);
     this._poll = new Poll<void, DataLakeRequestError>({
       factory: () => this._check(),
       frequency: this._frequency(),
@@ -251,22 +269,119 @@ export class WatchModel implements IDisposable {
       return;
     }
     this._isDisposed = true;
+    this._events?.ruleEvent.disconnect(this._onRuleEvent, this);
+    this._events?.liveChanged.disconnect(this._onLiveChanged, this);
     this._poll.dispose();
     Signal.clearData(this);
   }
 
   private _afterChange(): void {
+    this._events?.follow(this._instances());
     this.update();
     this._changed.emit();
   }
 
+  /** The instances of the watched DIDs and followed rules. */
+  private _instances(): Set<string> {
+    const instances = new Set<string>();
+    this._entries.forEach(entry => instances.add(entry.instance));
+    this._rules.forEach(({ instance }) => instances.add(instance));
+    return instances;
+  }
+
+  /** Whether Rucio's events arrive for every followed instance. */
+  private _allLive(): boolean {
+    const instances = this._instances();
+    if (this._events === null || instances.size === 0) {
+      return false;
+    }
+    return [...instances].every(instance => this._events!.isLive(instance));
+  }
+
   private _frequency(): IPoll.Frequency {
     const preferences = this._preferences();
+    const interval = this.isActive
+      ? Math.min(preferences.transferPollInterval, preferences.pollInterval)
+      : preferences.pollInterval;
     return backoffFrequency(
-      this.isActive
-        ? Math.min(preferences.transferPollInterval, preferences.pollInterval)
-        : preferences.pollInterval
+      this._allLive() ? Math.max(interval, LIVE_POLL_SECONDS) : interval
     );
+  }
+
+  /** An event of a watched DID or a followed rule: check it now. */
+  private _onRuleEvent(_: EventsModel, event: IRuleEvent): void {
+    const key = Private.key(event.instance, event.did);
+    const followed = this._rules.get(event.ruleId);
+    if (!this._entries.has(key) && !followed) {
+      return;
+    }
+    this._dirty.add(key);
+    if (followed) {
+      this._rulesDirty.add(event.instance);
+    }
+    void this.refresh();
+  }
+
+  /** The stream of an instance came or went: the pace changes, and what it may have missed is checked. */
+  private _onLiveChanged(_: EventsModel, instance: string): void {
+    this._lastFull.delete(instance);
+    this.update();
+  }
+
+  /** Which watched DIDs of an instance to check in this tick, and the rules its changes reported. */
+  private async _due(
+    instance: string,
+    dids: string[],
+    dirty: Set<string>
+  ): Promise<{ dids: string[]; changes: IRuleChanges | null }> {
+    const live = this._events?.isLive(instance) ?? false;
+    const last = this._lastFull.get(instance);
+    const fullDue =
+      !this._changesOnly ||
+      this._changesUnsupported.has(instance) ||
+      last === undefined ||
+      Date.now() - last >= (live ? LIVE_FULL_CHECK_MS : FULL_CHECK_MS);
+    let changes: IRuleChanges | null = null;
+    if (this._changesOnly && !this._changesUnsupported.has(instance)) {
+      try {
+        changes = await this._api.changes(
+          instance,
+          this._since.get(instance) ?? null
+        );
+      } catch (reason) {
+        const error = toRequestError(reason);
+        if (error.status !== 404) {
+          throw error;
+        }
+        this._changesUnsupported.add(instance); // an older server: check everything
+      }
+    }
+    const changed = new Set<string>();
+    if (changes !== null) {
+      this._since.set(instance, changes.since);
+      for (const rule of changes.rules) {
+        const seen = JSON.stringify(rule);
+        if (this._seenRules.get(rule.id) !== seen) {
+          this._seenRules.set(rule.id, seen);
+          changed.add(rule.did);
+        }
+      }
+    }
+    if (fullDue) {
+      this._lastFull.set(instance, Date.now());
+      return { dids, changes };
+    }
+    return {
+      dids: dids.filter(did => {
+        const key = Private.key(instance, did);
+        return (
+          changed.has(did) ||
+          dirty.has(key) ||
+          (this._entries.get(key)?.checked ?? 0) === 0
+        );
+      }),
+      changes
+    };
   }
 
   private _standby(): boolean | Poll.Standby {
@@ -292,12 +407,15 @@ export class WatchModel implements IDisposable {
       dids.push(entry.did);
       byInstance.set(entry.instance, dids);
     }
-    const rulesByInstance = new Set<string>();
+    const rulesByInstance = new Set<string>(this._rulesDirty);
     for (const { instance, rule } of this._rules.values()) {
       if (!isSettledRule(rule)) {
         rulesByInstance.add(instance);
       }
     }
+    const dirty = new Set(this._dirty);
+    this._dirty.clear();
+    this._rulesDirty.clear();
     const instances = new Set([...byInstance.keys(), ...rulesByInstance]);
 
     const changes: IAvailabilityChange[] = [];
@@ -307,7 +425,12 @@ export class WatchModel implements IDisposable {
     await Promise.all(
       [...instances].map(async instance => {
         try {
-          const dids = byInstance.get(instance) ?? [];
+          const due = await this._due(
+            instance,
+            byInstance.get(instance) ?? [],
+            dirty
+          );
+          const dids = due.dids;
           for (
             let start = 0;
             start < dids.length;
@@ -335,7 +458,9 @@ export class WatchModel implements IDisposable {
             }
           }
           if (rulesByInstance.has(instance)) {
-            const mine = await this._api.myRules(instance);
+            // What changed lately is enough: a followed rule that did not change is as it was.
+            const mine =
+              due.changes?.rules ?? (await this._api.myRules(instance));
             const byId = new Map(mine.map(rule => [rule.id, rule]));
             for (const [id, followed] of this._rules) {
               if (followed.instance !== instance) {
@@ -355,6 +480,8 @@ export class WatchModel implements IDisposable {
         } catch (reason) {
           const error = toRequestError(reason);
           failure = error;
+          // What an event asked for is checked again next time.
+          dirty.forEach(key => this._dirty.add(key));
           this._onError?.(instance, error);
         }
       })
@@ -381,6 +508,14 @@ export class WatchModel implements IDisposable {
   }
 
   private _api: DataLakeAPI;
+  private _changesOnly: boolean;
+  private _changesUnsupported = new Set<string>();
+  private _dirty = new Set<string>();
+  private _events: EventsModel | null;
+  private _lastFull = new Map<string, number>();
+  private _rulesDirty = new Set<string>();
+  private _seenRules = new Map<string, string>();
+  private _since = new Map<string, string | null>();
   private _availabilityChanged = new Signal<this, IAvailabilityChange[]>(this);
   private _changed = new Signal<this, void>(this);
   private _entries = new Map<string, IWatchedEntry>();
@@ -412,6 +547,10 @@ export namespace WatchModel {
     onError?: (instance: string, error: DataLakeRequestError) => void;
     /** Told about each successful check of an instance. */
     onSuccess?: (instance: string) => void;
+    /** Rucio's live events: checks at once what they name, and slows the poll while they arrive. */
+    events?: EventsModel;
+    /** Check only the DIDs whose rules changed since the last tick (and all of them once a minute). */
+    checkChangesOnly?: boolean;
   }
 }
 

@@ -341,6 +341,9 @@ class RucioSession:
 
     async def whoami(self) -> dict[str, Any]:
         """The instance, the account and a summary of the token (never the token itself)."""
+        with self.budget():
+            # Renewed (or refused, explained) first: a cached account must not make an expired sign-in look valid.
+            await self.tokens.rucio_credentials()
         account = await self.account()
         return {"instance": self.config.name, "account": account, "token": self.tokens.summary()}
 

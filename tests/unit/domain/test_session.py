@@ -15,7 +15,7 @@ import pytest
 
 from escape_dlaas.domain import session as session_module
 from escape_dlaas.domain.session import RucioSession
-from escape_dlaas.errors import CredentialsExpired, NotFound, ServiceTimeout, ServiceUnavailable
+from escape_dlaas.errors import CredentialsExpired, CredentialsMissing, NotFound, ServiceTimeout, ServiceUnavailable
 from escape_dlaas.resilience import NOT_ANSWERING, user_request
 from escape_dlaas.rucio.errors import RucioDatabaseError, RucioDatabaseUnavailable, RucioTransientError
 from escape_dlaas.rucio.gateway import RucioUnauthorized
@@ -376,6 +376,16 @@ async def test_the_account_is_asked_once_and_whoami_shows_no_token(session, monk
     assert who["instance"] == "t"
     assert who["account"] == "alice"
     assert "opaque-token-1" not in str(who)
+
+
+async def test_whoami_renews_the_sign_in_before_answering_from_the_cached_account(session, monkeypatch):
+    """After the sign-in is gone (e.g. the hub's refresh token was revoked), whoami says so at once."""
+    monkeypatch.setattr(session.gateway, "call", lambda *args, **kwargs: {"account": "alice"})
+    assert (await session.whoami())["account"] == "alice"
+    monkeypatch.delenv("T")
+    session.tokens.invalidate()  # as after Rucio refused the token
+    with pytest.raises(CredentialsMissing):
+        await session.whoami()
 
 
 async def test_serialised_work_waits_no_longer_than_the_deadline(monkeypatch):

@@ -397,9 +397,11 @@ def parse_since(value: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
+        moment = None
+    if moment is None or not 1970 <= moment.year <= 9999:  # Rucio's dates, written with four digits
         raise InvalidInput(
             "since must be the 'since' of an earlier answer (an ISO 8601 time)", field="since", reason="invalid_since"
-        ) from None
+        )
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 

@@ -249,9 +249,10 @@ async def test_no_change_keeps_the_cursor():
 
 
 def test_a_since_that_no_answer_gave_is_refused_with_its_field():
-    with pytest.raises(InvalidInput) as caught:
-        parse_since("yesterday")
-    assert caught.value.field == "since"
+    for since in ("yesterday", "0001-01-01T00:00:00", "2026-13-01T00:00:00"):
+        with pytest.raises(InvalidInput) as caught:
+            parse_since(since)
+        assert caught.value.field == "since"
     assert parse_since("2026-01-01T10:00:00").tzinfo is not None
 
 

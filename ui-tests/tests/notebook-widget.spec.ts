@@ -1,12 +1,13 @@
 /**
  * The notebook's ipywidgets search form (escape_dlaas.DataLake().search_widget()),
- * in a real kernel against the real local lake (scripts/ui-tests.sh), in
- * JupyterLab's light and dark themes: it renders, a metadata search shows the
- * lake's matching datasets with their availability, and "Make available"
- * follows the rule to "Available". The DIDs come from the lake's own
- * description ($ESCAPE_DLAAS_LAKE_DIR/lake.json, `scenarios`).
+ * in a real kernel against the real local lake (scripts/ui-tests.sh): it renders,
+ * a metadata search shows the lake's matching datasets with their availability,
+ * and "Make available" follows the rule to "Available"; then, in the dark theme,
+ * the same form takes the theme's colours and searches again. The DIDs come from
+ * the lake's own description ($ESCAPE_DLAAS_LAKE_DIR/lake.json, `scenarios`).
  */
-import { expect, galata, test } from '@jupyterlab/galata';
+import { expect, test } from '@jupyterlab/galata';
+import { Locator } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -15,7 +16,7 @@ interface ISearchScenario {
   expected: string[];
 }
 
-/** The lake's metadata search, or null without a lake (then the tests are skipped). */
+/** The lake's metadata search, or null without a lake (then the test is skipped). */
 function readSearch(): ISearchScenario | null {
   const lakeDir = process.env.ESCAPE_DLAAS_LAKE_DIR;
   if (!lakeDir) {
@@ -30,7 +31,6 @@ function readSearch(): ISearchScenario | null {
 const search = readSearch();
 const NEEDS_LAKE =
   'needs a running lake: set ESCAPE_DLAAS_LAKE_DIR (see ui-tests/README.md)';
-const THEMES = ['JupyterLab Light', 'JupyterLab Dark'];
 
 // The kernel finds the lake's configuration the way a kernel of the lake's own
 // Jupyter server does; here the server was configured otherwise, so the folder is given.
@@ -50,84 +50,77 @@ function luminance(colour: string): number {
   return 0.2126 * r + 0.7152 * g + 0.0722 * b;
 }
 
+/** Search with the metadata filter; every expected DID is listed with a button. */
+async function searchFor(
+  widget: Locator,
+  filter: string,
+  expected: string[]
+): Promise<void> {
+  await widget
+    .locator('.widget-text', { hasText: 'Metadata' })
+    .locator('input')
+    .fill(filter);
+  await widget.getByRole('button', { name: 'Search' }).click();
+  for (const did of expected) {
+    await expect(widget.getByText(did, { exact: true })).toBeVisible({
+      timeout: 30_000
+    });
+  }
+  await expect(widget.getByText(`${expected.length} DIDs shown`)).toBeVisible();
+  await expect(
+    widget.getByRole('button', { name: 'Make available' })
+  ).toHaveCount(expected.length);
+}
+
+async function textLuminance(widget: Locator, did: string): Promise<number> {
+  const colour = await widget
+    .getByText(did, { exact: true })
+    .evaluate(element => getComputedStyle(element).color);
+  return luminance(colour);
+}
+
 test.use({ autoGoto: true });
 
-for (const theme of THEMES) {
-  test.describe(theme, () => {
-    // The theme is set before JupyterLab starts: switching it reloads styles, slow on a busy machine.
-    test.use({
-      mockSettings: {
-        ...galata.DEFAULT_SETTINGS,
-        '@jupyterlab/apputils-extension:themes': { theme }
-      }
-    });
-    test(`the search widget finds data by metadata and makes it available (${theme})`, async ({
-      page
-    }, testInfo) => {
-      test.skip(!search, NEEDS_LAKE);
-      test.setTimeout(180_000);
-      const { filter_string: filter, expected } = search!;
-      expect(await page.theme.getTheme()).toBe(theme);
-      await test.step('notebook', async () => {
-        await page.notebook.createNew(
-          `widget-${theme.split(' ')[1].toLowerCase()}.ipynb`
-        );
-        await page.notebook.setCell(0, 'code', CELL);
-      });
-      await test.step('run', () => page.notebook.runCell(0));
+test('the search widget finds data by metadata and makes it available, in the light and dark themes', async ({
+  page
+}, testInfo) => {
+  test.skip(!search, NEEDS_LAKE);
+  test.setTimeout(180_000);
+  const { filter_string: filter, expected } = search!;
+  expect(await page.theme.getTheme()).toBe('JupyterLab Light');
+  await page.notebook.createNew('search-widget.ipynb');
+  await page.notebook.setCell(0, 'code', CELL);
+  await page.notebook.runCell(0);
 
-      const widget = page.locator('.jp-DLaaS-searchWidget');
-      await expect(widget).toBeVisible({ timeout: 60_000 });
-      await expect(widget.getByText('Data lake:')).toBeVisible();
+  const widget = page.locator('.jp-DLaaS-searchWidget');
+  await expect(widget).toBeVisible({ timeout: 60_000 });
+  await expect(widget.getByText('Data lake:')).toBeVisible();
+  await searchFor(widget, filter, expected);
+  expect(await textLuminance(widget, expected[0])).toBeLessThan(0.2);
 
-      await widget
-        .locator('.widget-text', { hasText: 'Metadata' })
-        .locator('input')
-        .fill(filter);
-      await widget.getByRole('button', { name: 'Search' }).click();
-      for (const did of expected) {
-        await expect(widget.getByText(did, { exact: true })).toBeVisible({
-          timeout: 30_000
-        });
-      }
-      await expect(
-        widget.getByText(`${expected.length} DIDs shown`)
-      ).toBeVisible();
-      await expect(
-        widget.getByRole('button', { name: 'Make available' })
-      ).toHaveCount(expected.length);
-
-      // The theme reaches the form: its text is light on dark, dark on light.
-      const didColour = await widget
-        .getByText(expected[0], { exact: true })
-        .evaluate(element => getComputedStyle(element).color);
-      if (theme.endsWith('Dark')) {
-        expect(luminance(didColour)).toBeGreaterThan(0.4);
-      } else {
-        expect(luminance(didColour)).toBeLessThan(0.2);
-      }
-
-      // To the SAFE class, which already holds the data: no UI test's
-      // availability at the notebook changes.
-      await widget
-        .locator('.widget-dropdown', { hasText: 'Target' })
-        .locator('select')
-        .selectOption('SAFE');
-      await widget
-        .getByRole('button', { name: 'Make available' })
-        .first()
-        .click();
-      const progress = widget.locator('.jp-DLaaS-progress');
-      await expect(progress.getByText(`${expected[0]} → SAFE`)).toBeVisible();
-      await expect(progress.getByText(/— Available/)).toBeVisible({
-        timeout: 60_000
-      });
-      await expect(widget.getByText('SAFE: AVAILABLE')).toBeVisible();
-
-      await testInfo.attach(`search-widget-${theme}`, {
-        body: await widget.screenshot(),
-        contentType: 'image/png'
-      });
-    });
+  // To the SAFE class, which already holds the data: no UI test's
+  // availability at the notebook changes.
+  await widget
+    .locator('.widget-dropdown', { hasText: 'Target' })
+    .locator('select')
+    .selectOption('SAFE');
+  await widget.getByRole('button', { name: 'Make available' }).first().click();
+  const progress = widget.locator('.jp-DLaaS-progress');
+  await expect(progress.getByText(`${expected[0]} → SAFE`)).toBeVisible();
+  await expect(progress.getByText(/— Available/)).toBeVisible({
+    timeout: 60_000
   });
-}
+  await expect(widget.getByText('SAFE: AVAILABLE')).toBeVisible();
+  await testInfo.attach('search-widget-light', {
+    body: await widget.screenshot(),
+    contentType: 'image/png'
+  });
+
+  await page.theme.setDarkTheme();
+  expect(await textLuminance(widget, expected[0])).toBeGreaterThan(0.4);
+  await searchFor(widget, filter, expected);
+  await testInfo.attach('search-widget-dark', {
+    body: await widget.screenshot(),
+    contentType: 'image/png'
+  });
+});

@@ -37,7 +37,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-escape-dlaas lake up --state-dir "$ESCAPE_DLAAS_LAKE_DIR" "${port_flags[@]}"
+# --events: the broker and hermes, for tests/events.spec.ts (a few seconds more, in parallel)
+escape-dlaas lake up --state-dir "$ESCAPE_DLAAS_LAKE_DIR" --events "${port_flags[@]}"
 # Galata's server and workspace dirs, Chromium's profiles, yarn's cache files: all in $work.
 export TMPDIR="$work/tmp"
 mkdir -p "$TMPDIR"

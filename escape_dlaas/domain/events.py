@@ -198,8 +198,9 @@ class StompSubscriber:
     def _connect(self, host: str, port: int) -> None:
         import stomp  # only for instances with events
 
-        # stomp.py logs each frame at DEBUG, the CONNECT frame's passcode included.
-        logging.getLogger("stomp.py").setLevel(max(logging.INFO, logging.getLogger("stomp.py").level))
+        # stomp.py logs each frame at DEBUG (the CONNECT frame's passcode included) and each failed
+        # attempt at WARNING; this class says once what matters (broker lost, back).
+        logging.getLogger("stomp.py").setLevel(max(logging.ERROR, logging.getLogger("stomp.py").level))
         heartbeat = int(self.config.heartbeat_seconds * 1000)
         connection = stomp.Connection12(
             [(host, port)],

@@ -35,6 +35,7 @@ class NotebookSettings:
     instances: tuple[InstanceConfig, ...]
     default_instance: str | None
     sources: tuple[str, ...]
+    root_dir: str | None = None  # the Jupyter server's root, where the panel makes dataset folders
     max_workers: int = 4
     search_page_size: int = 100
     max_search_page_size: int = 1000
@@ -71,7 +72,13 @@ def config_directories() -> list[str]:
 
 
 def read_server_config(directories: list[str] | None = None) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """The merged ``c.DLaaS`` section of the server's config files, and the files or folders searched.
+    """The merged ``c.DLaaS`` section of the server's config files, and the files or folders searched."""
+    merged, sources = _merged_config(directories)
+    return dict(merged.get(SECTION, {})), sources
+
+
+def _merged_config(directories: list[str] | None = None) -> tuple[Any, tuple[str, ...]]:
+    """The server's config files merged (a traitlets ``Config``), and the files or folders searched.
 
     Later (higher-priority) files win, as in the server: directories are read lowest
     priority first, the ``.d`` folder's JSON files before the main files of a directory.
@@ -104,41 +111,42 @@ def read_server_config(directories: list[str] | None = None) -> tuple[dict[str, 
             if SECTION in loaded:
                 read.append(loader.full_filename)
             merged.merge(loaded)
-    section = merged.get(SECTION, {})
-    return dict(section), tuple(read) if read else tuple(directories)
+    return merged, tuple(read) if read else tuple(directories)
 
 
-def _from_argument(config: Mapping[str, Any] | str | os.PathLike[str]) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """``c.DLaaS`` from what was passed: its settings (or a whole config with a DLaaS section), a file or a folder."""
+def _from_argument(config: Mapping[str, Any] | str | os.PathLike[str]) -> tuple[Any, tuple[str, ...]]:
+    """The config passed: the c.DLaaS settings (or a whole config with a DLaaS section), a file or a folder."""
+    from traitlets.config import Config
+    from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
+
     if isinstance(config, Mapping):
         section = config.get(SECTION, config)
         if not isinstance(section, Mapping):
             raise ConfigurationError("config: expected the c.DLaaS settings as a dict", field="config")
-        return dict(section), ("the config given to DataLake()",)
+        return Config({SECTION: dict(section)}), ("the config given to DataLake()",)
     path = Path(config).expanduser()
     if path.is_dir():
-        return read_server_config([str(path)])
+        return _merged_config([str(path)])
     if not path.is_file():
         raise ConfigurationError(f"config: {path} does not exist. {WHAT_TO_DO}", field="config")
-    section, _ = read_server_config_file(path)
-    return section, (str(path),)
-
-
-def read_server_config_file(path: Path) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """The ``c.DLaaS`` section of one ``.json`` or ``.py`` Jupyter config file."""
-    from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
-
     loader_class = PyFileConfigLoader if path.suffix == ".py" else JSONFileConfigLoader
     try:
-        loaded = loader_class(path.name, path=str(path.parent)).load_config()
+        return loader_class(path.name, path=str(path.parent)).load_config(), (str(path),)
     except Exception as error:
         raise ConfigurationError(f"Cannot read {path}: {type(error).__name__}", field="config") from None
-    return (dict(loaded[SECTION]) if SECTION in loaded else {}), (str(path),)
+
+
+def server_root_dir(merged: Any) -> str | None:
+    """The Jupyter server's root (``ServerApp.root_dir``) when the config files set it."""
+    server = merged.get("ServerApp", {})
+    value = server.get("root_dir") or server.get("notebook_dir")
+    return os.path.expanduser(value) if isinstance(value, str) and value else None
 
 
 def load_settings(config: Mapping[str, Any] | str | os.PathLike[str] | None = None) -> NotebookSettings:
     """The instances a kernel may use: from ``config`` when given, else from the server's config files."""
-    section, sources = read_server_config() if config is None else _from_argument(config)
+    merged, sources = _merged_config() if config is None else _from_argument(config)
+    section = dict(merged.get(SECTION, {}))
     try:
         instances, default = parse_instances(section.get("instances", []), section.get("default_instance"))
     except ConfigurationError as error:
@@ -151,4 +159,6 @@ def load_settings(config: Mapping[str, Any] | str | os.PathLike[str] | None = No
         for key in ("search_page_size", "max_search_page_size")
         if isinstance(value := section.get(key), int) and not isinstance(value, bool) and value > 0
     }
-    return NotebookSettings(instances=instances, default_instance=default, sources=sources, **sizes)
+    return NotebookSettings(
+        instances=instances, default_instance=default, sources=sources, root_dir=server_root_dir(merged), **sizes
+    )

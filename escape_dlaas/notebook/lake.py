@@ -46,7 +46,8 @@ class DataLake:
     ``DataLake("name")`` another one; ``config=`` a configuration of its own (the c.DLaaS
     settings as a dict, or a jupyter_server_config file or folder). ``root_dir``: the
     Jupyter server's root, where datasets get browsable folders (``data-lake/...``) as
-    in the panel; without it, paths are those of the replicas themselves.
+    in the panel (default: ``ServerApp.root_dir`` of the same config files, when set);
+    without one, paths are those of the replicas themselves.
     """
 
     def __init__(
@@ -60,7 +61,7 @@ class DataLake:
         self._settings: NotebookSettings = load_settings(config)
         instance_config = self._settings.instance_config(instance)
         self._loop: DomainLoop = shared_loop()
-        self._root_dir = None if root_dir is None else os.fspath(root_dir)
+        self._root_dir = self._settings.root_dir if root_dir is None else os.fspath(root_dir)
         settings = self._settings
 
         def registry() -> InstanceRegistry:

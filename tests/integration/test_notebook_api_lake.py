@@ -66,7 +66,7 @@ def test_search_by_metadata_fetches_pages_as_they_are_used(data_lake, lake_info)
     assert len(limited.to_list()) == 2
 
 
-def test_make_available_wait_and_read_the_bytes(data_lake, lake_info, rucio_client_for):
+def test_make_available_wait_and_read_the_bytes(data_lake, lake_info, rucio_client_for, tmp_path):
     did = fresh_dataset(lake_info, rucio_client_for, "notebook-api")
     handle = data_lake.make_available(did, lifetime_days=1)
     assert handle.dids == [did]
@@ -78,6 +78,14 @@ def test_make_available_wait_and_read_the_bytes(data_lake, lake_info, rucio_clie
     assert len(paths) == len(files)
     assert sorted(hashlib.md5(Path(p).read_bytes()).hexdigest() for p in paths) == sorted(f.md5 for f in files)
     assert data_lake.paths(did) == paths
+    # with the server's root known, the paths are the panel's browsable folder of links
+    with DataLake(config=lake_info.jupyter_config, root_dir=tmp_path) as rooted:
+        linked = rooted.paths(did)
+    scope, name = did.split(":")
+    assert len(linked) == len(files)
+    assert all(Path(p).is_relative_to(tmp_path / "data-lake" / scope / name) for p in linked), linked
+    assert all(Path(p).is_symlink() for p in linked)
+    assert sorted(hashlib.md5(Path(p).read_bytes()).hexdigest() for p in linked) == sorted(f.md5 for f in files)
     assert data_lake.availability([did])[did]["state"] == AVAILABLE
     # asking again is idempotent: the same rule
     again = data_lake.make_available(did, lifetime_days=1)

@@ -86,3 +86,9 @@ def test_an_unreadable_config_file_is_named(tmp_path):
         ConfigurationError, match=r"Cannot read the Jupyter server configuration .*jupyter_server_config.json"
     ):
         read_server_config([str(tmp_path)])
+
+
+def test_the_servers_root_comes_from_the_same_files(tmp_path):
+    write_json(tmp_path, {"ServerApp": {"root_dir": "/srv/notebooks"}, "DLaaS": {"instances": [instance("lake")]}})
+    assert load_settings(tmp_path).root_dir == "/srv/notebooks"
+    assert load_settings({"instances": [instance("lake")]}).root_dir is None

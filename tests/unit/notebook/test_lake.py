@@ -110,7 +110,9 @@ def test_the_server_extension_does_not_load_the_notebook_api_nor_ipywidgets():
 def test_the_notebook_layer_calls_the_domain_never_the_web_layer():
     from tests.unit.test_architecture import breaches
 
-    assert breaches(("escape_dlaas.notebook",), ("escape_dlaas.web", "tornado", "jupyter_server")) == []
+    assert breaches(("escape_dlaas.notebook",), ("escape_dlaas.web",)) == []
+    api = tuple(f"escape_dlaas.notebook.{m}" for m in ("lake", "runner", "config", "results", "handles", "progress"))
+    assert breaches(api, ("tornado", "jupyter_server")) == [], "the API runs in any kernel or script"
     assert (
         breaches(("escape_dlaas.domain", "escape_dlaas.rucio", "escape_dlaas.auth"), ("escape_dlaas.notebook",)) == []
     )

@@ -28,7 +28,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -177,7 +178,12 @@ def with_attachment(metadata: Mapping[str, Any] | None, attachment: Mapping[str,
 
 
 def notebook_path(notebook: str | os.PathLike[str] | None = None) -> Path:
-    """The notebook file: the one named, else this kernel's own (``JPY_SESSION_NAME``)."""
+    """The notebook file: the one named, else this kernel's own.
+
+    This kernel's own is the path of its session on its Jupyter server now (the notebook
+    may have been renamed since the kernel started), else ``JPY_SESSION_NAME``, the path
+    jupyter_server gave the kernel when it started it.
+    """
     if notebook is not None:
         path = Path(notebook).expanduser()
     else:
@@ -188,7 +194,7 @@ def notebook_path(notebook: str | os.PathLike[str] | None = None) -> Path:
                 "server for a notebook). Name it: attached('path/to/notebook.ipynb').",
                 field="notebook",
             )
-        path = Path(session)
+        path = _session_path_now() or Path(session)
         if not path.is_absolute() and not path.exists():
             # A path relative to Jupyter's root; the kernel starts in the notebook's folder.
             path = Path(path.name)
@@ -201,6 +207,44 @@ def notebook_path(notebook: str | os.PathLike[str] | None = None) -> Path:
             field="notebook",
         )
     return path
+
+
+def _session_path_now(servers: Iterable[Mapping[str, Any]] | None = None, kernel_id: str | None = None) -> Path | None:
+    """The file of this kernel's notebook session, asked of the Jupyter server that runs it; None if unknown.
+
+    The running servers are those of Jupyter's runtime directory (same user); the one
+    whose sessions list this kernel's id answers. Asked with a short timeout: a server
+    that does not answer is skipped. Its token is used for that request only.
+    """
+    if kernel_id is None:
+        try:
+            from ipykernel.connect import get_connection_file
+
+            kernel_id = Path(get_connection_file()).stem.removeprefix("kernel-")
+        except Exception:  # not in an ipykernel, or one without a connection file
+            return None
+    if servers is None:
+        try:
+            from jupyter_server.serverapp import list_running_servers
+        except ImportError:
+            return None
+        servers = list_running_servers()
+    for server in servers:
+        url = str(server.get("url", "")).rstrip("/") + "/api/sessions"
+        if not url.startswith(("http://", "https://")):
+            continue
+        headers = {"Authorization": f"token {server['token']}"} if server.get("token") else {}
+        request = urllib.request.Request(url, headers=headers)  # noqa: S310 (http(s) only, checked above)
+        try:
+            with urllib.request.urlopen(request, timeout=2) as answer:  # noqa: S310
+                sessions = json.load(answer)
+        except (OSError, ValueError):
+            continue
+        for session in sessions if isinstance(sessions, list) else []:
+            kernel = session.get("kernel") if isinstance(session, dict) else None
+            if isinstance(kernel, dict) and kernel.get("id") == kernel_id and str(session.get("path", "")):
+                return Path(str(server.get("root_dir", "."))) / str(session["path"])
+    return None
 
 
 def _read_notebook(path: Path) -> dict[str, Any]:

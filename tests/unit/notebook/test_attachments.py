@@ -240,3 +240,57 @@ def test_attach_in_a_notebook_kernel_goes_to_the_frontend(tmp_path, monkeypatch,
 def test_exported_lazily_from_the_package():
     assert escape_dlaas.attached is attached
     assert escape_dlaas.attach is attach
+
+
+@pytest.fixture
+def sessions_server():
+    """A stand-in for a Jupyter server's GET /api/sessions on 127.0.0.1, recording the tokens it was sent."""
+    import http.server
+    import threading
+
+    seen: list[str | None] = []
+    sessions: list[dict[str, Any]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            body = json.dumps(sessions if self.path == "/api/sessions" else {}).encode()
+            self.send_response(200 if self.path == "/api/sessions" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/", sessions, seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_renamed_notebook_is_found_through_its_servers_sessions(tmp_path, monkeypatch, sessions_server):
+    url, sessions, seen = sessions_server
+    (tmp_path / "work").mkdir()
+    renamed = write_notebook(tmp_path / "work" / "renamed.ipynb")
+    sessions.append({"path": "work/other.ipynb", "kernel": {"id": "someone-else"}})
+    sessions.append({"path": "work/renamed.ipynb", "kernel": {"id": "k-1"}})
+    servers = [
+        {"url": "http://127.0.0.1:9/", "token": "", "root_dir": "/nowhere"},  # not answering: skipped
+        {"url": "file:///etc/passwd", "token": "", "root_dir": "/"},  # not http: never opened
+        {"url": url, "token": "server-token", "root_dir": str(tmp_path)},
+    ]
+    assert attachments._session_path_now(servers, kernel_id="k-1") == renamed
+    assert seen == ["token server-token"]
+    assert attachments._session_path_now(servers, kernel_id="k-unknown") is None
+    # Outside an ipykernel there is no kernel id to look for.
+    assert attachments._session_path_now(servers) is None
+
+    # The session's path now wins over the name the kernel started with.
+    monkeypatch.setattr(attachments, "_session_path_now", lambda: renamed)
+    monkeypatch.setenv("JPY_SESSION_NAME", str(tmp_path / "work" / "Untitled.ipynb"))
+    assert notebook_path() == renamed

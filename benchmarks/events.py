@@ -25,6 +25,7 @@ never asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -152,6 +153,10 @@ class EventReader(threading.Thread):
         self.changed = threading.Condition()
 
     def run(self) -> None:
+        with contextlib.suppress(requests.RequestException):  # the server stops at the end of the run
+            self._read()
+
+    def _read(self) -> None:
         with self.jupyter.session.get(f"{self.jupyter.base}/events", stream=True, timeout=(10, None)) as response:
             for line in response.iter_lines():
                 if not line.startswith(b"data: "):
@@ -223,6 +228,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--state-dir", default="/tmp/dlaas-events-bench")
     parser.add_argument("--transfers", type=int, default=10)
+    parser.add_argument("--keep", action="store_true", help="leave the lake running")
     args = parser.parse_args()
 
     state = Path(args.state_dir)
@@ -271,6 +277,8 @@ def main() -> None:
         }
     finally:
         jupyter.close()
+        if not args.keep:
+            lake.down()
     print(json.dumps(result, indent=2))
     out = REPO / "benchmarks" / "results" / f"events-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(result, indent=2))

@@ -398,12 +398,9 @@ export class UploadBody
       this._check.problem !== null ||
       this._checkError !== null;
     this.toggleClass('jp-mod-error', blocked);
-    const button = this.node
-      .closest('.jp-Dialog')
-      ?.querySelector<HTMLButtonElement>('.jp-Dialog-button.jp-mod-accept');
-    if (button) {
-      button.disabled = blocked;
-    }
+    // The dialog checks its fields (and this class) at each input event, which comes before
+    // this update: let it check again now.
+    this.node.dispatchEvent(new Event('input', { bubbles: true }));
   }
 
   protected render(): JSX.Element {

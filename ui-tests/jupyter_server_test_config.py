@@ -17,6 +17,7 @@ Never use this configuration outside tests: it disables authentication.
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from jupyterlab.galata import configure_jupyter_server
@@ -55,3 +56,11 @@ if lake_dir:
     ]
     if mounts:
         c.ServerApp.root_dir = str(Path(mounts[0]).parent)
+
+# The ESAP basket (tests/basket.spec.ts): handed over at launch as a file the spec writes.
+c.DLaaS.esap = {
+    "basket_file": os.environ.get(
+        "ESCAPE_DLAAS_UI_BASKET", os.path.join(tempfile.gettempdir(), "escape-dlaas-ui-basket.json")
+    ),
+    "basket_env": None,
+}

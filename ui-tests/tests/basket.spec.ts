@@ -1,0 +1,160 @@
+/**
+ * The ESAP basket in the Data Lake panel, in a real JupyterLab against the
+ * real local lake (scripts/ui-tests.sh). The basket is handed over at launch
+ * as a file (c.DLaaS.esap.basket_file in jupyter_server_test_config.py), in
+ * ESAP's format; the server resolves its Rucio items against the lake. The
+ * ESAP API itself is tested against its stand-in in pytest
+ * (tests/integration/test_basket_lake.py).
+ */
+import { expect, galata, test } from '@jupyterlab/galata';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const PANEL_ID = 'escape-dlaas-panel' as galata.SidebarTabId;
+/** Where the server reads the basket (jupyter_server_test_config.py). */
+const BASKET_FILE =
+  process.env.ESCAPE_DLAAS_UI_BASKET ??
+  path.join(os.tmpdir(), 'escape-dlaas-ui-basket.json');
+
+function scenarios(): {
+  plain: string;
+  embargoed: string;
+  until: string;
+} | null {
+  const lakeDir = process.env.ESCAPE_DLAAS_LAKE_DIR;
+  if (!lakeDir) {
+    return null;
+  }
+  const info = JSON.parse(
+    fs.readFileSync(path.join(lakeDir, 'lake.json'), 'utf-8')
+  );
+  return {
+    plain: info.scenarios.quick_rule.did,
+    embargoed: info.scenarios.embargo.did,
+    until: info.scenarios.embargo.embargo_until
+  };
+}
+
+const lake = scenarios();
+
+/** A profile page of ESAP's user-profiles API: item_data as JSON text. */
+function esapPage(items: unknown[]): unknown {
+  return {
+    count: 1,
+    results: [
+      {
+        user_name: 'alice',
+        shopping_cart: items.map((item, index) => ({
+          id: index + 1,
+          item_data: typeof item === 'string' ? item : JSON.stringify(item)
+        }))
+      }
+    ]
+  };
+}
+
+function rucio(did: string): unknown {
+  const [scope, name] = did.split(':');
+  return { archive: 'rucio', record: { scope, name } };
+}
+
+test.use({ autoGoto: true });
+
+test.afterEach(() => {
+  fs.rmSync(BASKET_FILE, { force: true });
+});
+
+test('the basket lists Rucio items with their availability, other items as such, and makes all available', async ({
+  page
+}) => {
+  test.skip(
+    lake === null,
+    'needs a running lake: set ESCAPE_DLAAS_LAKE_DIR (see ui-tests/README.md)'
+  );
+  fs.writeFileSync(
+    BASKET_FILE,
+    JSON.stringify(
+      esapPage([
+        rucio(lake!.plain),
+        rucio(lake!.embargoed),
+        { archive: 'apertif', record: { name: 'WSRTA190101' } },
+        '{not json'
+      ])
+    )
+  );
+  await page.sidebar.openTab(PANEL_ID);
+  const panel = page.getByRole('region', { name: 'Data Lake' });
+  await panel.getByRole('tab', { name: 'Basket' }).click();
+
+  const list = panel.getByRole('list', { name: 'Basket' });
+  await expect(list.getByRole('listitem')).toHaveCount(4, { timeout: 30_000 });
+  const plain = list.getByRole('listitem', { name: lake!.plain });
+  await expect(plain.locator('.jp-DLaaS-availability')).toBeVisible();
+  await expect(
+    list.getByRole('listitem', { name: lake!.embargoed })
+  ).toContainText(`Embargoed until ${lake!.until}`);
+  await expect(list).toContainText('Not Rucio data (archive apertif)');
+  await expect(list).toContainText(
+    'Unreadable item: its item_data is not JSON'
+  );
+  await expect(
+    panel.getByRole('status').filter({ hasText: 'to copy' })
+  ).toBeVisible();
+
+  // "Make all available": the shared dialog with the target, lifetime and total; cancelled, nothing asked of Rucio
+  let rulesAsked = 0;
+  page.on('request', request => {
+    if (request.method() === 'POST' && request.url().endsWith('/rules')) {
+      rulesAsked++;
+    }
+  });
+  await panel.getByRole('button', { name: 'Make all available' }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toContainText('Make the basket available');
+  await expect(dialog).toContainText('will be copied to', { timeout: 30_000 });
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  expect(rulesAsked).toBe(0);
+});
+
+test('an ESAP that cannot be reached is explained in the tab, and the rest of the panel works', async ({
+  page
+}) => {
+  test.skip(
+    lake === null,
+    'needs a running lake: set ESCAPE_DLAAS_LAKE_DIR (see ui-tests/README.md)'
+  );
+  // The server's own answer for an unreachable ESAP (pytest checks the server gives it).
+  await page.route('**/escape-dlaas/basket**', route =>
+    route.fulfill({
+      status: 503,
+      contentType: 'application/json',
+      body: JSON.stringify({
+        message:
+          'ESAP cannot be reached at https://esap.example.org/esap-api/accounts/user-profiles/; the rest of the Data Lake panel works without it.',
+        reason: 'service_unreachable',
+        service: 'ESAP'
+      })
+    })
+  );
+  await page.sidebar.openTab(PANEL_ID);
+  const panel = page.getByRole('region', { name: 'Data Lake' });
+  await panel.getByRole('tab', { name: 'Basket' }).click();
+  await expect(panel.getByText('ESAP cannot be reached')).toBeVisible({
+    timeout: 30_000
+  });
+  await expect(
+    panel.getByRole('button', { name: 'Reload basket' })
+  ).toBeVisible();
+
+  await panel.getByRole('tab', { name: 'Search' }).click();
+  await panel
+    .getByRole('searchbox', { name: 'Name pattern' })
+    .fill(lake!.plain);
+  await panel.getByRole('combobox', { name: 'Type' }).selectOption('all');
+  await panel.getByRole('textbox', { name: 'Metadata filter' }).press('Enter');
+  await expect(panel.getByRole('list', { name: 'Results' })).toContainText(
+    lake!.plain.split(':')[1],
+    { timeout: 30_000 }
+  );
+});

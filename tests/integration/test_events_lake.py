@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from escape_dlaas.lake import Lake, procs
+from escape_dlaas.lake import Lake, LakeError, broker, procs
 from escape_dlaas.lake.paths import RUNTIME_DIR
 from tests.fixtures_lake import lake_server_config
 from tests.integration.extension_api import call
@@ -29,6 +29,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def events_lake(lake: Lake) -> Iterator[Lake]:
+    try:
+        broker.check_installed()
+    except LakeError:
+        pytest.skip("RabbitMQ is not installed on this machine (scripts/test.sh installs rabbitmq-server)")
     with_events = Lake(lake.paths.root, events=True)
     with_events.up()
     try:

@@ -613,7 +613,7 @@ async def _run(
     try:
         await _verify_attached(session, jobs, paths, job)
         if any(f.action == UPLOAD for f in job.files):
-            ensure_client_config(CLIENT_CONFIG_DIR)  # the storage layer reads rucio.cfg
+            await jobs.blocking(lambda: ensure_client_config(CLIENT_CONFIG_DIR))  # the storage layer reads rucio.cfg
             await session.rucio(lambda c: prime_rse_info(c, [plan.rse]), what=f"read the storage {plan.rse}")
             for work in job.files:
                 if work.action == UPLOAD:

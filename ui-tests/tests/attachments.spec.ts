@@ -6,11 +6,10 @@
  * "Make all available" shows the total and makes it available, and a cell
  * reads the bytes at the paths `escape_dlaas.attached()` gives in the kernel.
  */
-import { expect, galata, test } from '@jupyterlab/galata';
+import { expect, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
 import * as path from 'path';
 
-const PANEL_ID = 'escape-dlaas-panel' as galata.SidebarTabId;
 const API = '/escape-dlaas/instances';
 /** A seeded dataset of 2 files no other UI test makes available. */
 const DID = 'cta:LST1_run3101_DL3';
@@ -68,9 +67,18 @@ test('attach from the panel, save, reopen, make all available, read the file in 
   expect(files.at_notebook).toBe(0);
   const size = formatBytes(bytes.total);
 
-  // Attach from the panel: the dataset's details offer "Attach to notebook".
-  await page.sidebar.openTab(PANEL_ID);
+  // The notebook toolbar's "Data" button opens the panel on this notebook's data.
+  await page
+    .locator('.jp-NotebookPanel-toolbar')
+    .getByRole('button', { name: 'Data' })
+    .click();
   const panel = page.getByRole('region', { name: 'Data Lake' });
+  await expect(
+    panel.getByRole('tab', { name: 'This notebook', exact: true })
+  ).toHaveAttribute('aria-selected', 'true');
+  await expect(panel.getByText('No data attached yet.')).toBeVisible();
+
+  // Attach from the panel: the dataset's details offer "Attach to notebook".
   await expect(panel.getByRole('status', { name: 'Sign-in' })).toBeVisible({
     timeout: 30_000
   });

@@ -288,7 +288,7 @@ class DataLake:
         False. Returns the upload's outcome (``state``, ``dataset``, ``rse``, ``rule``,
         ``items``, ``error``); refusals known before copying raise the panel's message.
         """
-        from ..domain import upload
+        from ..domain import upload, upload_checks
 
         given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
         # The kernel may upload any file it can read: paths are given relative to '/'.
@@ -304,7 +304,7 @@ class DataLake:
         }
         jobs = self._instance.uploads
         if attach_identical:
-            check = self._run(lambda: upload.check_upload(self._session, jobs, os.sep, request))
+            check = self._run(lambda: upload_checks.check_upload(self._session, jobs, os.sep, request))
             request["attach"] = {f["path"]: f["identical"][0] for f in check["files"] if f["identical"]}
         job = self._run(lambda: upload.start_upload(self._session, jobs, os.sep, request))
         return self._run(lambda: jobs.wait(job.id)).progress()

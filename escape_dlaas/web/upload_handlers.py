@@ -6,7 +6,7 @@ anything outside it (symbolic links included).
 
 from __future__ import annotations
 
-from ..domain import upload
+from ..domain import upload, upload_checks
 from ..errors import ConfigurationError
 from .handlers import BaseHandler
 from .http_errors import api
@@ -23,7 +23,7 @@ class UploadHandlerBase(BaseHandler):
 class UploadOptionsHandler(UploadHandlerBase):
     @api
     async def get(self, instance: str) -> None:
-        self.reply(await upload.upload_options(self.session(instance)))
+        self.reply(await upload_checks.upload_options(self.session(instance)))
 
 
 class UploadCheckHandler(UploadHandlerBase):
@@ -32,7 +32,7 @@ class UploadCheckHandler(UploadHandlerBase):
     @api
     async def post(self, instance: str) -> None:
         found = self.instance(instance)
-        self.reply(await upload.check_upload(found.session, found.uploads, self.root(), self.body()))
+        self.reply(await upload_checks.check_upload(found.session, found.uploads, self.root(), self.body()))
 
 
 class UploadsHandler(UploadHandlerBase):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from escape_dlaas.config import parse_upload
-from escape_dlaas.domain import upload
+from escape_dlaas.domain import upload_checks, upload_files, upload_metadata
 from escape_dlaas.domain.catalogue import MetadataSample
 from escape_dlaas.domain.upload_jobs import CANCELLED, FileWork, UploadCancelled, UploadJob, UploadJobs
 from escape_dlaas.errors import ConfigurationError, InvalidInput, NotFound, PermissionDenied
@@ -36,7 +36,7 @@ def test_files_and_folders_under_the_root_are_found_hidden_ones_skipped(tmp_path
     write(tmp_path / "run" / ".secret", b"x")
     write(tmp_path / "run" / ".ipynb_checkpoints" / "c.fits")
     write(tmp_path / "single.txt", b"s")
-    files, skipped = upload.local_files(tmp_path, ["run", "single.txt"], 10)
+    files, skipped = upload_files.local_files(tmp_path, ["run", "single.txt"], 10)
     assert [(f.relative, f.name, f.size) for f in files] == [
         ("run/a.fits", "a.fits", 2),
         ("run/sub/b.fits", "b.fits", 3),
@@ -53,7 +53,7 @@ def test_anything_outside_the_root_is_refused_symbolic_links_included(tmp_path: 
     os.symlink(outside, root / "link.txt")
     os.symlink(tmp_path, root / "folder-link")
     with pytest.raises(InvalidInput) as caught:
-        upload.local_files(root, [given if given != "folder-link" else "folder-link/outside.txt"], 10)
+        upload_files.local_files(root, [given if given != "folder-link" else "folder-link/outside.txt"], 10)
     assert caught.value.reason == "outside_root"
     assert "outside your notebook directory" in caught.value.message
 
@@ -63,7 +63,7 @@ def test_a_link_inside_a_chosen_folder_pointing_out_is_refused(tmp_path: Path) -
     write(root / "data" / "ok.txt")
     os.symlink(write(tmp_path / "secret.txt"), root / "data" / "escape.txt")
     with pytest.raises(InvalidInput) as caught:
-        upload.local_files(root, ["data"], 10)
+        upload_files.local_files(root, ["data"], 10)
     assert caught.value.reason == "outside_root"
 
 
@@ -87,7 +87,7 @@ def test_what_cannot_be_uploaded_is_refused_saying_why(tmp_path: Path, paths: An
         write(tmp_path / "many" / f"f{i}.txt")
     (tmp_path / "empty").mkdir()
     with pytest.raises(InvalidInput) as caught:
-        upload.local_files(tmp_path, paths, 3)
+        upload_files.local_files(tmp_path, paths, 3)
     assert caught.value.field == "paths"
     if reason:
         assert caught.value.reason == reason
@@ -95,27 +95,27 @@ def test_what_cannot_be_uploaded_is_refused_saying_why(tmp_path: Path, paths: An
 
 def test_a_missing_path_is_not_found(tmp_path: Path) -> None:
     with pytest.raises(NotFound):
-        upload.local_files(tmp_path, ["nothing"], 3)
+        upload_files.local_files(tmp_path, ["nothing"], 3)
 
 
 # -- checksums and copies ----------------------------------------------------------------------------
 
 
 def test_checksum_and_copy_agree_with_adler32_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(upload, "CHUNK_BYTES", 7)
+    monkeypatch.setattr(upload_files, "CHUNK_BYTES", 7)
     data = os.urandom(100)
     source = write(tmp_path / "s.bin", data)
     seen: list[int] = []
     expected = (100, f"{zlib.adler32(data) & 0xFFFFFFFF:08x}")
-    assert upload.file_checksum(source, on_bytes=seen.append) == expected
+    assert upload_files.file_checksum(source, on_bytes=seen.append) == expected
     assert seen[-1] == 100
     assert len(seen) == 15
-    assert upload.copy_with_checksum(source, tmp_path / "deep" / "d.bin") == expected
+    assert upload_files.copy_with_checksum(source, tmp_path / "deep" / "d.bin") == expected
     assert (tmp_path / "deep" / "d.bin").read_bytes() == data
 
 
 def test_a_copy_stops_between_two_chunks_when_cancelled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(upload, "CHUNK_BYTES", 10)
+    monkeypatch.setattr(upload_files, "CHUNK_BYTES", 10)
     source = write(tmp_path / "s.bin", b"x" * 100)
     job = UploadJob("1", "t", "s:d", "RSE", "T", [])
     written: list[int] = []
@@ -126,7 +126,7 @@ def test_a_copy_stops_between_two_chunks_when_cancelled(tmp_path: Path, monkeypa
             job.cancel_requested.set()
 
     with pytest.raises(UploadCancelled):
-        upload.copy_with_checksum(source, tmp_path / "d.bin", on_bytes=on_bytes, cancelled=job.check_cancelled)
+        upload_files.copy_with_checksum(source, tmp_path / "d.bin", on_bytes=on_bytes, cancelled=job.check_cancelled)
     assert written == [10, 20, 30]
 
 
@@ -143,7 +143,7 @@ def test_key_types_come_from_the_values_the_catalogue_holds() -> None:
         ("a", "calibrated", "true"),
     ]:
         sample.add(scope, key, value)
-    assert upload.metadata_key_types(sample) == {
+    assert upload_metadata.metadata_key_types(sample) == {
         "calibrated": "bool",
         "energy": "number",
         "obs_date": "date",
@@ -154,14 +154,14 @@ def test_key_types_come_from_the_values_the_catalogue_holds() -> None:
 def test_metadata_values_are_typed_as_the_catalogue_types_their_keys() -> None:
     types = {"energy": "number", "obs_date": "date", "calibrated": "bool"}
     given = {"energy": "1.5e2", "obs_date": "2025-02-03", "calibrated": "yes", "note": "free text", "run": 7}
-    assert upload.check_metadata(given, types) == {
+    assert upload_metadata.check_metadata(given, types) == {
         "energy": 150.0,
         "obs_date": "2025-02-03",
         "calibrated": True,
         "note": "free text",
         "run": 7,
     }
-    assert upload.check_metadata({"energy": 3}, types) == {"energy": 3}
+    assert upload_metadata.check_metadata({"energy": 3}, types) == {"energy": 3}
 
 
 @pytest.mark.parametrize(
@@ -181,7 +181,7 @@ def test_metadata_values_are_typed_as_the_catalogue_types_their_keys() -> None:
 def test_wrong_metadata_is_refused_naming_the_key(metadata: Any, field: str, says: str) -> None:
     types = {"energy": "number", "obs_date": "date", "calibrated": "bool"}
     with pytest.raises(InvalidInput) as caught:
-        upload.check_metadata(metadata, types)
+        upload_metadata.check_metadata(metadata, types)
     assert caught.value.field == field
     assert says in caught.value.message
 
@@ -227,7 +227,7 @@ def scripted_session(*, writable: bool = True, used: int = 0, limit: float = 100
 def check(session: FakeSession, root: Path, **request: Any) -> dict[str, Any]:
     jobs = UploadJobs(workers=1)
     try:
-        return asyncio.run(upload.check_upload(session, jobs, str(root), {"paths": ["f.txt"], **request}))  # type: ignore[arg-type]
+        return asyncio.run(upload_checks.check_upload(session, jobs, str(root), {"paths": ["f.txt"], **request}))  # type: ignore[arg-type]
     finally:
         jobs.close()
 
@@ -267,7 +267,7 @@ def test_a_scope_of_someone_else_is_refused(tmp_path: Path) -> None:
 
 def test_uploads_off_when_not_configured(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="uploads are not configured"):
-        asyncio.run(upload.upload_options(FakeSession()))  # type: ignore[arg-type]
+        asyncio.run(upload_checks.upload_options(FakeSession()))  # type: ignore[arg-type]
 
 
 # -- jobs --------------------------------------------------------------------------------------------

@@ -126,11 +126,12 @@ export class MakeAllBody
     return (
       <div className="jp-DLaaS-makeAvailable">
         <p>
-          {trans._n(
-            '%1 attached data set is not at the notebook yet.',
-            '%1 attached data sets are not at the notebook yet.',
-            entries.length
-          )}
+          {this._options.headline?.(entries.length) ??
+            trans._n(
+              '%1 attached data set is not at the notebook yet.',
+              '%1 attached data sets are not at the notebook yet.',
+              entries.length
+            )}
         </p>
         <label className="jp-DLaaS-field" htmlFor={`${id}-target`}>
           {trans.__('Target')}
@@ -229,6 +230,8 @@ export namespace MakeAllBody {
     defaultTargetId: string;
     defaultLifetimeDays: number;
     trans: TranslationBundle;
+    /** The dialog's first sentence for that many DIDs (default: about attached data). */
+    headline?: (count: number) => string;
     /** A preview model for one DID (the panel's model makes them). */
     preview: (did: string, instance: string) => RulePreviewModel;
   }

@@ -137,13 +137,15 @@ export function BasketView(props: IBasketViewProps): JSX.Element {
                   totals.movable
                 )
               : totals.unknownSizes > 0
-                ? trans.__(
+                ? trans._n(
+                    '%1 Rucio item not at the notebook yet: %2 to copy, and %3 of unknown size.',
                     '%1 Rucio items not at the notebook yet: %2 to copy, and %3 of unknown size.',
                     totals.pending.length,
                     formatBytes(totals.bytesToMove),
                     totals.unknownSizes
                   )
-                : trans.__(
+                : trans._n(
+                    '%1 Rucio item not at the notebook yet: %2 to copy.',
                     '%1 Rucio items not at the notebook yet: %2 to copy.',
                     totals.pending.length,
                     formatBytes(totals.bytesToMove)
@@ -157,7 +159,10 @@ export function BasketView(props: IBasketViewProps): JSX.Element {
           >
             {trans.__('Make all available')}
           </button>
-          <ul className="jp-DLaaS-basketList" aria-label={trans.__('Basket')}>
+          <ul
+            className="jp-DLaaS-watchedList jp-DLaaS-basketList"
+            aria-label={trans.__('Basket')}
+          >
             {basket.items.map(item => (
               <BasketRow
                 key={item.index}
@@ -194,7 +199,7 @@ function BasketRow(props: {
   if (item.kind === 'rucio' && item.found && item.did) {
     const did = item.did;
     return (
-      <li className="jp-DLaaS-basketItem" aria-label={did}>
+      <li className="jp-DLaaS-watchedItem jp-DLaaS-basketItem" aria-label={did}>
         <button
           type="button"
           className="jp-DLaaS-resultMain"
@@ -213,7 +218,7 @@ function BasketRow(props: {
           </span>
         </button>
         {item.embargo ? (
-          <span className="jp-DLaaS-basketNote">
+          <span className="jp-DLaaS-resultMeta jp-DLaaS-basketNote">
             {trans.__('Embargoed until %1', item.embargo.until)}
           </span>
         ) : (
@@ -233,7 +238,7 @@ function BasketRow(props: {
         : trans.__('Unreadable item: %1', item.problem ?? '');
   return (
     <li
-      className="jp-DLaaS-basketItem jp-mod-notRucio"
+      className="jp-DLaaS-watchedItem jp-DLaaS-basketItem jp-mod-notRucio"
       aria-label={item.did ?? name}
     >
       <span className="jp-DLaaS-resultMain">

@@ -69,6 +69,12 @@ export class BasketActions implements IBasketActions {
       defaultTargetId: lake.catalogue.defaultTarget?.id ?? targets[0].id,
       defaultLifetimeDays: lake.preferences.defaultLifetimeDays,
       trans,
+      headline: count =>
+        trans._n(
+          '%1 data set of your basket is not at the notebook yet.',
+          '%1 data sets of your basket are not at the notebook yet.',
+          count
+        ),
       preview: (did, instance) => lake.previewMakeAvailable(did, instance)
     });
     const result = await showDialog({

@@ -112,6 +112,9 @@ test('the basket lists Rucio items with their availability, other items as such,
   await panel.getByRole('button', { name: 'Make all available' }).click();
   const dialog = page.getByRole('dialog');
   await expect(dialog).toContainText('Make the basket available');
+  await expect(dialog).toContainText(
+    '1 data set of your basket is not at the notebook yet.'
+  );
   await expect(dialog).toContainText('will be copied to', { timeout: 30_000 });
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   expect(rulesAsked).toBe(0);

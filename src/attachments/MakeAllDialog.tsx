@@ -1,4 +1,4 @@
-import { Dialog } from '@jupyterlab/apputils';
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import React from 'react';
@@ -6,6 +6,8 @@ import React from 'react';
 import { ITarget } from '../api/types';
 import { AlertMessage } from '../components/AlertMessage';
 import { formatBytes } from '../format';
+import type { DataLakeModel } from '../models/datalake';
+import type { IMakeAllResult } from '../models/makeAll';
 import { RulePreviewModel } from '../models/preview';
 import { IAttachedDid } from './model';
 
@@ -234,5 +236,82 @@ export namespace MakeAllBody {
     headline?: (count: number) => string;
     /** A preview model for one DID (the panel's model makes them). */
     preview: (did: string, instance: string) => RulePreviewModel;
+  }
+}
+
+/**
+ * "Make all available" of some pending DIDs (a notebook's attachments, the
+ * basket): the dialog (target, lifetime, total, refusals left out), then
+ * `makeAvailable` with the choice.
+ */
+export async function showMakeAllDialog(options: {
+  lake: DataLakeModel;
+  /** The DIDs not at the notebook yet. */
+  entries: IAttachedDid[];
+  trans: TranslationBundle;
+  /** Said instead of the dialog when `entries` is empty. */
+  nothingPending: string;
+  title: string;
+  headline?: (count: number) => string;
+  /** The feature model's make-all: one rule each for the chosen entries. */
+  makeAvailable: (
+    target: ITarget,
+    lifetimeDays: number,
+    entries: IAttachedDid[]
+  ) => Promise<IMakeAllResult>;
+}): Promise<void> {
+  const { lake, entries, trans } = options;
+  if (entries.length === 0) {
+    Notification.info(options.nothingPending, { autoClose: 5000 });
+    return;
+  }
+  await lake.catalogue.load();
+  const targets = lake.catalogue.targets ?? [];
+  if (targets.length === 0) {
+    Notification.error(
+      lake.catalogue.error?.message ??
+        trans.__('This instance offers no target to make data available at.'),
+      { autoClose: 10000 }
+    );
+    return;
+  }
+  const body = new MakeAllBody({
+    entries,
+    targets,
+    defaultTargetId: lake.catalogue.defaultTarget?.id ?? targets[0].id,
+    defaultLifetimeDays: lake.preferences.defaultLifetimeDays,
+    trans,
+    headline: options.headline,
+    preview: (did, instance) => lake.previewMakeAvailable(did, instance)
+  });
+  const result = await showDialog({
+    title: options.title,
+    body,
+    buttons: [
+      Dialog.cancelButton({ label: trans.__('Cancel') }),
+      Dialog.okButton({ label: trans.__('Make all available') })
+    ],
+    focusNodeSelector: 'select'
+  });
+  const choice = result.value;
+  if (!result.button.accept || choice === null) {
+    return;
+  }
+  const target = targets.find(one => one.id === choice.targetId) ?? targets[0];
+  // Each transfer's progress, and each refusal, is notified by the panel's TransferNotifier.
+  const outcome = await options.makeAvailable(
+    target,
+    choice.lifetimeDays,
+    choice.entries
+  );
+  const unreported = outcome.failed.filter(one => one.unreported);
+  if (unreported.length > 0) {
+    Notification.error(
+      trans.__(
+        'Could not make available: %1',
+        unreported.map(one => `${one.did}: ${one.message}`).join('; ')
+      ),
+      { autoClose: false }
+    );
   }
 }

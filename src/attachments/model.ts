@@ -6,6 +6,7 @@ import { toRequestError } from '../api/request';
 import { IAvailability, ITarget } from '../api/types';
 import { parseFilterString } from '../filters/text';
 import { DataLakeModel } from '../models/datalake';
+import { IMakeAllResult, makeEachAvailable } from '../models/makeAll';
 import {
   Attachment,
   attachmentDids,
@@ -85,12 +86,6 @@ export interface IAttachmentTotals {
   pending: IAttachedDid[];
   /** DIDs whose availability is not known yet. */
   unknown: number;
-}
-
-/** How "make all available" went. */
-export interface IMakeAllResult {
-  started: string[];
-  failed: { did: string; message: string }[];
 }
 
 /**
@@ -341,31 +336,7 @@ export class AttachmentsModel implements IDisposable {
     lifetimeDays: number,
     entries: IAttachedDid[] = this.totals.pending
   ): Promise<IMakeAllResult> {
-    const result: IMakeAllResult = { started: [], failed: [] };
-    for (const entry of entries) {
-      try {
-        const transfer = await this._lake.makeAvailable({
-          did: entry.did,
-          instance: entry.instance,
-          target,
-          lifetimeDays
-        });
-        if (transfer.error) {
-          result.failed.push({
-            did: entry.did,
-            message: transfer.error.message
-          });
-        } else {
-          result.started.push(entry.did);
-        }
-      } catch (reason) {
-        result.failed.push({
-          did: entry.did,
-          message: toRequestError(reason).message
-        });
-      }
-    }
-    return result;
+    return makeEachAvailable(this._lake, entries, target, lifetimeDays);
   }
 
   get isDisposed(): boolean {

@@ -10,11 +10,9 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import {
-  Dialog,
   ICommandPalette,
   InputDialog,
   Notification,
-  showDialog,
   ToolbarButton
 } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
@@ -144,55 +142,18 @@ export class AttachmentActions implements IAttachmentsActions {
 
   async makeAllAvailable(): Promise<void> {
     const trans = this._trans;
-    const lake = this._lake;
-    const entries = this._model.totals.pending;
-    if (entries.length === 0) {
-      Notification.info(
-        trans.__('All the attached data is at the notebook already.'),
-        { autoClose: 5000 }
-      );
-      return;
-    }
-    await lake.catalogue.load();
-    const targets = lake.catalogue.targets ?? [];
-    if (targets.length === 0) {
-      Notification.error(
-        lake.catalogue.error?.message ??
-          trans.__('This instance offers no target to make data available at.'),
-        { autoClose: 10000 }
-      );
-      return;
-    }
-    const { MakeAllBody } = await import('./MakeAllDialog');
-    const body = new MakeAllBody({
-      entries,
-      targets,
-      defaultTargetId: lake.catalogue.defaultTarget?.id ?? targets[0].id,
-      defaultLifetimeDays: lake.preferences.defaultLifetimeDays,
+    const { showMakeAllDialog } = await import('./MakeAllDialog');
+    await showMakeAllDialog({
+      lake: this._lake,
+      entries: this._model.totals.pending,
       trans,
-      preview: (did, instance) => lake.previewMakeAvailable(did, instance)
-    });
-    const result = await showDialog({
+      nothingPending: trans.__(
+        'All the attached data is at the notebook already.'
+      ),
       title: trans.__('Make all available'),
-      body,
-      buttons: [
-        Dialog.cancelButton({ label: trans.__('Cancel') }),
-        Dialog.okButton({ label: trans.__('Make all available') })
-      ],
-      focusNodeSelector: 'select'
+      makeAvailable: (target, lifetimeDays, entries) =>
+        this._model.makeAllAvailable(target, lifetimeDays, entries)
     });
-    const choice = result.value;
-    if (!result.button.accept || choice === null) {
-      return;
-    }
-    const target =
-      targets.find(one => one.id === choice.targetId) ?? targets[0];
-    // Each transfer's progress, and each refusal, is notified by the panel's TransferNotifier.
-    await this._model.makeAllAvailable(
-      target,
-      choice.lifetimeDays,
-      choice.entries
-    );
   }
 
   private _lake: DataLakeModel;

@@ -11,6 +11,7 @@ import { DataLakeRequestError, toRequestError } from '../api/request';
 import { IAvailability, IBasket, IBasketItem, ITarget } from '../api/types';
 import type { LoadState } from '../models/details';
 import { DataLakeModel } from '../models/datalake';
+import { IMakeAllResult, makeEachAvailable } from '../models/makeAll';
 
 /** A Rucio item of the basket that "make all available" may ask for. */
 export interface IBasketDid {
@@ -140,31 +141,8 @@ export class BasketModel implements IDisposable {
     target: ITarget,
     lifetimeDays: number,
     entries: IBasketDid[] = this.totals.pending
-  ): Promise<{
-    started: string[];
-    failed: { did: string; message: string }[];
-  }> {
-    const result = {
-      started: [] as string[],
-      failed: [] as { did: string; message: string }[]
-    };
-    for (const entry of entries) {
-      try {
-        await this._lake.makeAvailable({
-          did: entry.did,
-          instance: entry.instance,
-          target,
-          lifetimeDays
-        });
-        result.started.push(entry.did);
-      } catch (reason) {
-        result.failed.push({
-          did: entry.did,
-          message: toRequestError(reason).message
-        });
-      }
-    }
-    return result;
+  ): Promise<IMakeAllResult> {
+    return makeEachAvailable(this._lake, entries, target, lifetimeDays);
   }
 
   get isDisposed(): boolean {

@@ -2,12 +2,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import {
-  Dialog,
-  ICommandPalette,
-  Notification,
-  showDialog
-} from '@jupyterlab/apputils';
+import { ICommandPalette } from '@jupyterlab/apputils';
 import {
   ITranslator,
   nullTranslator,
@@ -43,70 +38,24 @@ export class BasketActions implements IBasketActions {
 
   async makeAllAvailable(): Promise<void> {
     const trans = this._trans;
-    const lake = this._lake;
-    const entries = this._model.totals.pending;
-    if (entries.length === 0) {
-      Notification.info(
-        trans.__('All the Rucio data of your basket is at the notebook.'),
-        { autoClose: 5000 }
-      );
-      return;
-    }
-    await lake.catalogue.load();
-    const targets = lake.catalogue.targets ?? [];
-    if (targets.length === 0) {
-      Notification.error(
-        lake.catalogue.error?.message ??
-          trans.__('This instance offers no target to make data available at.'),
-        { autoClose: 10000 }
-      );
-      return;
-    }
-    const { MakeAllBody } = await import('../attachments/MakeAllDialog');
-    const body = new MakeAllBody({
-      entries,
-      targets,
-      defaultTargetId: lake.catalogue.defaultTarget?.id ?? targets[0].id,
-      defaultLifetimeDays: lake.preferences.defaultLifetimeDays,
+    const { showMakeAllDialog } = await import('../attachments/MakeAllDialog');
+    await showMakeAllDialog({
+      lake: this._lake,
+      entries: this._model.totals.pending,
       trans,
+      nothingPending: trans.__(
+        'All the Rucio data of your basket is at the notebook.'
+      ),
+      title: trans.__('Make the basket available'),
       headline: count =>
         trans._n(
           '%1 data set of your basket is not at the notebook yet.',
           '%1 data sets of your basket are not at the notebook yet.',
           count
         ),
-      preview: (did, instance) => lake.previewMakeAvailable(did, instance)
+      makeAvailable: (target, lifetimeDays, entries) =>
+        this._model.makeAllAvailable(target, lifetimeDays, entries)
     });
-    const result = await showDialog({
-      title: trans.__('Make the basket available'),
-      body,
-      buttons: [
-        Dialog.cancelButton({ label: trans.__('Cancel') }),
-        Dialog.okButton({ label: trans.__('Make all available') })
-      ],
-      focusNodeSelector: 'select'
-    });
-    const choice = result.value;
-    if (!result.button.accept || choice === null) {
-      return;
-    }
-    const target =
-      targets.find(one => one.id === choice.targetId) ?? targets[0];
-    // Each transfer's progress is notified by the panel's TransferNotifier.
-    const outcome = await this._model.makeAllAvailable(
-      target,
-      choice.lifetimeDays,
-      choice.entries
-    );
-    if (outcome.failed.length > 0) {
-      Notification.error(
-        trans.__(
-          'Could not make available: %1',
-          outcome.failed.map(one => `${one.did}: ${one.message}`).join('; ')
-        ),
-        { autoClose: false }
-      );
-    }
   }
 }
 

@@ -203,7 +203,11 @@ describe('BasketModel', () => {
     const outcome = await basket.makeAllAvailable(TARGETS[0], 7);
 
     // Refusals (here Rucio's embargo) reach the user through the transfer notifications.
-    expect(outcome.started).toEqual(['ska:AA05', 'ska:AA06']);
+    expect(outcome.started).toEqual([]);
+    expect(outcome.failed).toEqual([
+      { did: 'ska:AA05', message: 'embargoed until 2999-01-01' },
+      { did: 'ska:AA06', message: 'embargoed until 2999-01-01' }
+    ]);
     const posts = () =>
       server.requests.filter(
         r => r.method === 'POST' && r.url.includes('/rules')

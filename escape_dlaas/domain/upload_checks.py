@@ -5,11 +5,18 @@ Files identical to ones the chosen scope already holds (same adler32 and size) a
 with their DIDs, and can be attached instead of copied. Rucio 41 finds them with ``list_dids``
 filtering on its own ``adler32`` and ``bytes`` columns, many files per request (a list of
 filters is an OR).
+
+The check answers within the request's deadline like every other request: it checksums the
+files while half of the time left lasts (the rest is for Rucio's answers) and reports the
+files it did not reach as not compared; they are then uploaded as new files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import threading
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config import UploadConfig
@@ -19,11 +26,12 @@ from .did import DID, check_scope, name_problem, row_name
 from .quota import account_is_admin, account_usage, quota_shortfall, quotas_at
 from .rules import check_lifetime
 from .session import RucioSession
-from .upload_files import file_checksum, local_files
+from .upload_files import LocalFile, file_checksum, local_files
 from .upload_jobs import UploadJobs
 from .upload_metadata import metadata_key_types
 
 DUPLICATE_QUERY_FILES = 50  # files whose checksums one Rucio listing looks for (an OR of filters)
+CHECKSUM_SHARE = 0.5  # of the request's time left: the rest is for Rucio's answers
 
 
 # -- what the user may choose ---------------------------------------------------------------------
@@ -137,6 +145,44 @@ async def identical_in_scope(
     return found
 
 
+class _OutOfTime(Exception):
+    """The check's share of the request's time is used up."""
+
+
+async def checksums_in_time(
+    session: RucioSession, jobs: UploadJobs, files: Sequence[LocalFile]
+) -> list[tuple[int, str] | None]:
+    """Each file's (size, adler32) while the check's share of the request's time lasts; None for those not reached.
+
+    Checksums run on the uploads' pool (they read whole files) and stop between two chunks once
+    the time is up; the request does not wait for the chunk being read, nor longer for a pool busy
+    with uploads.
+    """
+    with session.budget() as deadline:
+        now = time.monotonic()
+        stop_at = now + CHECKSUM_SHARE * max(deadline - now, 0.0)
+    sums: list[tuple[int, str] | None] = [None] * len(files)
+    stop = threading.Event()
+
+    def time_is_up() -> None:
+        if stop.is_set() or time.monotonic() >= stop_at:
+            raise _OutOfTime
+
+    def compute() -> None:
+        # Smallest first: as many files as possible are compared in the time there is.
+        for index in sorted(range(len(files)), key=lambda i: files[i].size):
+            try:
+                sums[index] = file_checksum(files[index].path, cancelled=time_is_up)
+            except _OutOfTime:
+                return
+
+    try:
+        await asyncio.wait_for(jobs.blocking(compute), max(stop_at - time.monotonic(), 0.0))
+    except asyncio.TimeoutError:  # in the middle of a chunk, or still waiting for a worker of the pool
+        stop.set()
+    return list(sums)  # a copy: a checksum still finishing its chunk is not counted
+
+
 async def taken_names(session: RucioSession, scope: str, names: list[str]) -> dict[str, dict[str, Any]]:
     """The names of ``names`` that scope already holds: name -> their DID row (bytes, adler32)."""
     rows = await metadata_bulk(session, [DID(scope, n) for n in names], plugin="DID_COLUMN")
@@ -207,14 +253,14 @@ async def check_upload(
     account = await session.account()
     scope = await check_scope_writable(session, request.get("scope"), account)
     files, skipped = await jobs.blocking(lambda: local_files(root, request.get("paths"), config.max_files))
-    sums = await jobs.blocking(lambda: [file_checksum(f.path) for f in files])
-    identical = await identical_in_scope(session, scope, sums)
+    sums = await checksums_in_time(session, jobs, files)
+    identical = await identical_in_scope(session, scope, [s for s in sums if s is not None])
     taken = await taken_names(session, scope, [f.name for f in files])
     dataset_name = request.get("dataset") or None
     dataset = await dataset_state(session, DID(scope, checked_dataset_name(dataset_name))) if dataset_name else None
-    total = sum(size for size, _ in sums)
     items = []
-    for item, (size, adler32) in zip(files, sums, strict=True):
+    for item, summed in zip(files, sums, strict=True):
+        size, adler32 = summed or (item.size, None)
         same = taken.get(item.name)
         items.append(
             {
@@ -223,13 +269,23 @@ async def check_upload(
                 "did": f"{scope}:{item.name}",
                 "bytes": size,
                 "adler32": adler32,
-                "identical": identical.get((size, adler32), []),
+                "identical": identical.get((size, adler32), []) if adler32 else [],
                 "name_taken": same is not None,
-                "taken_by_identical": same is not None
+                "taken_by_identical": adler32 is not None
+                and same is not None
                 and (int(same.get("bytes") or 0), same.get("adler32")) == (size, adler32),
             }
         )
-    answer: dict[str, Any] = {"scope": scope, "files": items, "skipped": skipped, "bytes": total, "dataset": dataset}
+    total = sum(summed[0] if summed else item.size for item, summed in zip(files, sums, strict=True))
+    answer: dict[str, Any] = {
+        "scope": scope,
+        "files": items,
+        "skipped": skipped,
+        # Files whose checksum the check had no time for: not compared with the scope's files.
+        "not_compared": [item.relative for item, summed in zip(files, sums, strict=True) if summed is None],
+        "bytes": total,
+        "dataset": dataset,
+    }
     try:
         target, rse = await choose_rse(
             session, config, request.get("target"), account, DID(scope, dataset_name or "upload"), total

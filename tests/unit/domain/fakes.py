@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Hashable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from escape_dlaas.config import InstanceConfig, parse_instance
 from escape_dlaas.domain.cache import TTLCache
+from escape_dlaas.resilience import time_budget
 
 
 def instance_config(**overrides: Any) -> InstanceConfig:
@@ -35,6 +37,9 @@ class FakeSession:
     async def rucio(self, operation: Callable[[Any], Any], *, what: str, retry_transient: bool = True) -> Any:
         self.calls.append(what)
         return operation(self.client)
+
+    def budget(self) -> AbstractContextManager[float]:
+        return time_budget(self.config.timeout_seconds)
 
     async def blocking(self, func: Callable[[], Any], *, service: str = "Rucio", executor: Any = None) -> Any:
         return func()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,40 @@ def test_the_check_says_which_storage_takes_it(tmp_path: Path) -> None:
         None,
     )
     assert answer["files"][0]["adler32"] == f"{zlib.adler32(b'12345') & 0xFFFFFFFF:08x}"
+
+
+def test_the_check_answers_in_time_and_names_the_files_it_could_not_compare(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "small.txt", b"12345")
+    write(tmp_path / "big.bin", b"x" * (3 * 1024 * 1024))
+    session = scripted_session()
+    # Every chunk read takes 0.2 s: the big file cannot be summed in the check's share of a 1 s request.
+    real_checksum = upload_checks.file_checksum
+
+    def slow_checksum(path: Path, **kwargs: Any) -> tuple[int, str]:
+        cancelled = kwargs["cancelled"]
+
+        def slow() -> None:
+            time.sleep(0.2)
+            cancelled()
+
+        return real_checksum(path, cancelled=slow)
+
+    monkeypatch.setattr(upload_checks, "file_checksum", slow_checksum)
+    monkeypatch.setattr(upload_files, "CHUNK_BYTES", 1024 * 1024)
+    session.config = instance_config(upload=UPLOAD, timeout_seconds=1)
+    started = time.monotonic()
+    answer = check(session, tmp_path, paths=["small.txt", "big.bin"])
+    assert time.monotonic() - started < 1.0
+    by_path = {f["path"]: f for f in answer["files"]}
+    assert by_path["small.txt"]["adler32"] == f"{zlib.adler32(b'12345') & 0xFFFFFFFF:08x}"
+    assert by_path["big.bin"]["adler32"] is None
+    assert by_path["big.bin"]["bytes"] == 3 * 1024 * 1024  # its size from the file system
+    assert by_path["big.bin"]["identical"] == []
+    assert not by_path["big.bin"]["taken_by_identical"]
+    assert answer["not_compared"] == ["big.bin"]
+    assert answer["bytes"] == 5 + 3 * 1024 * 1024
 
 
 def test_storage_closed_for_writing_and_a_full_quota_are_explained(tmp_path: Path) -> None:

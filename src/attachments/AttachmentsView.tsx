@@ -162,14 +162,14 @@ export function AttachmentsView(props: IAttachmentsViewProps): JSX.Element {
             role="status"
             aria-label={trans.__('Attached data in total')}
           >
-            <span>{trans._n('%1 data set', '%1 data sets', totals.dids)}</span>
+            <span>{trans._n('%1 data set', '%1 data sets', totals.count)}</span>
             <span>{formatBytes(totals.bytes)}</span>
             <span>
               {totals.pending.length === 0
                 ? trans.__('all at the notebook')
                 : trans.__(
                     '%1 not at the notebook',
-                    totals.pending.length - totals.unknown
+                    totals.pending.length - totals.unknownAvailability
                   )}
             </span>
           </div>

@@ -6,7 +6,12 @@ import { toRequestError } from '../api/request';
 import { IAvailability, ITarget } from '../api/types';
 import { parseFilterString } from '../filters/text';
 import { DataLakeModel } from '../models/datalake';
-import { IMakeAllResult, makeEachAvailable } from '../models/makeAll';
+import {
+  IMakeAllResult,
+  IPendingTotals,
+  makeEachAvailable,
+  pendingTotals
+} from '../models/makeAll';
 import {
   Attachment,
   attachmentDids,
@@ -72,20 +77,6 @@ export interface IAttachedDid {
   did: string;
   /** From the watch model's bulk poll; null before its first check. */
   availability: IAvailability | null;
-}
-
-/** What "make all available" would move, from the known availability. */
-export interface IAttachmentTotals {
-  /** Every DID the notebook carries (query attachments: as last resolved). */
-  dids: number;
-  /** Sum of their sizes, of those whose size is known. */
-  bytes: number;
-  /** Of which at the notebook already. */
-  bytesAtNotebook: number;
-  /** DIDs not known to be fully at the notebook. */
-  pending: IAttachedDid[];
-  /** DIDs whose availability is not known yet. */
-  unknown: number;
 }
 
 /**
@@ -183,29 +174,12 @@ export class AttachmentsModel implements IDisposable {
     return all;
   }
 
-  get totals(): IAttachmentTotals {
-    const totals: IAttachmentTotals = {
-      dids: 0,
-      bytes: 0,
-      bytesAtNotebook: 0,
-      pending: [],
-      unknown: 0
-    };
-    for (const entry of this.dids) {
-      totals.dids++;
-      const availability = entry.availability;
-      if (availability === null) {
-        totals.unknown++;
-        totals.pending.push(entry);
-        continue;
-      }
-      totals.bytes += availability.bytes.total;
-      totals.bytesAtNotebook += availability.bytes.at_notebook;
-      if (availability.state !== 'AVAILABLE') {
-        totals.pending.push(entry);
-      }
-    }
-    return totals;
+  /** What "make all available" would move; sizes from the availability. */
+  get totals(): IPendingTotals<IAttachedDid> {
+    return pendingTotals(
+      this.dids,
+      entry => entry.availability?.bytes.total ?? null
+    );
   }
 
   /** The last error of resolving a query attachment or of writing, per attachment key. */

@@ -134,21 +134,21 @@ export function BasketView(props: IBasketViewProps): JSX.Element {
             {totals.pending.length === 0
               ? trans.__(
                   'All %1 Rucio items are at the notebook.',
-                  totals.movable
+                  totals.count
                 )
               : totals.unknownSizes > 0
                 ? trans._n(
                     '%1 Rucio item not at the notebook yet: %2 to copy, and %3 of unknown size.',
                     '%1 Rucio items not at the notebook yet: %2 to copy, and %3 of unknown size.',
                     totals.pending.length,
-                    formatBytes(totals.bytesToMove),
+                    formatBytes(totals.bytesToCopy),
                     totals.unknownSizes
                   )
                 : trans._n(
                     '%1 Rucio item not at the notebook yet: %2 to copy.',
                     '%1 Rucio items not at the notebook yet: %2 to copy.',
                     totals.pending.length,
-                    formatBytes(totals.bytesToMove)
+                    formatBytes(totals.bytesToCopy)
                   )}
           </div>
           <button

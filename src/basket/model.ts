@@ -11,25 +11,20 @@ import { DataLakeRequestError, toRequestError } from '../api/request';
 import { IAvailability, IBasket, IBasketItem, ITarget } from '../api/types';
 import type { LoadState } from '../models/details';
 import { DataLakeModel } from '../models/datalake';
-import { IMakeAllResult, makeEachAvailable } from '../models/makeAll';
+import {
+  IMakeAllResult,
+  IPendingTotals,
+  makeEachAvailable,
+  pendingTotals
+} from '../models/makeAll';
 
 /** A Rucio item of the basket that "make all available" may ask for. */
 export interface IBasketDid {
   instance: string;
   did: string;
   availability: IAvailability | null;
-}
-
-/** What "make all available" would move, from the latest availability. */
-export interface IBasketTotals {
-  /** Rucio items the instance knows, not embargoed. */
-  movable: number;
-  /** Of those, the ones not (fully) at the notebook yet. */
-  pending: IBasketDid[];
-  /** Bytes they would copy at most (what is at the notebook already left out). */
-  bytesToMove: number;
-  /** Of the pending, those whose size is not known. */
-  unknownSizes: number;
+  /** Its size as the basket says; null when not known. */
+  bytes: number | null;
 }
 
 export class BasketModel implements IDisposable {
@@ -76,28 +71,16 @@ export class BasketModel implements IDisposable {
     );
   }
 
-  get totals(): IBasketTotals {
+  /** What "make all available" would move; sizes from the basket's items. */
+  get totals(): IPendingTotals<IBasketDid> {
     const instance = this._basket?.instance ?? '';
-    const pending: IBasketDid[] = [];
-    let bytesToMove = 0;
-    let unknownSizes = 0;
-    const movable = this.movableItems;
-    for (const item of movable) {
-      const availability = this.availabilityOf(item);
-      if (availability?.state === 'AVAILABLE') {
-        continue;
-      }
-      pending.push({ instance, did: item.did!, availability });
-      if (typeof item.bytes === 'number') {
-        bytesToMove += Math.max(
-          0,
-          item.bytes - (availability?.bytes.at_notebook ?? 0)
-        );
-      } else {
-        unknownSizes += 1;
-      }
-    }
-    return { movable: movable.length, pending, bytesToMove, unknownSizes };
+    const entries = this.movableItems.map(item => ({
+      instance,
+      did: item.did!,
+      availability: this.availabilityOf(item),
+      bytes: typeof item.bytes === 'number' ? item.bytes : null
+    }));
+    return pendingTotals(entries, entry => entry.bytes);
   }
 
   /** Ask the server for the basket (again); its known Rucio items are watched. */
@@ -140,7 +123,7 @@ export class BasketModel implements IDisposable {
   async makeAllAvailable(
     target: ITarget,
     lifetimeDays: number,
-    entries: IBasketDid[] = this.totals.pending
+    entries: { instance: string; did: string }[] = this.totals.pending
   ): Promise<IMakeAllResult> {
     return makeEachAvailable(this._lake, entries, target, lifetimeDays);
   }

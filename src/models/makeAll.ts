@@ -3,7 +3,7 @@
  * ESAP basket): one rule each through the panel's transfers.
  */
 import { toRequestError } from '../api/request';
-import { ITarget } from '../api/types';
+import { IAvailability, ITarget } from '../api/types';
 import type { DataLakeModel } from './datalake';
 
 /** How "make all available" went. */
@@ -51,4 +51,64 @@ export async function makeEachAvailable(
     }
   }
   return result;
+}
+
+/** What "make all available" would move, from the watch poll's latest availability. */
+export interface IPendingTotals<T> {
+  /** The entries counted. */
+  count: number;
+  /** Those not known to be fully at the notebook (their availability unknown included). */
+  pending: T[];
+  /** Of all entries, those whose availability is not known yet. */
+  unknownAvailability: number;
+  /** Sum of the sizes of all entries, of those whose size is known. */
+  bytes: number;
+  /** Of all entries, the bytes at the notebook already. */
+  bytesAtNotebook: number;
+  /** Bytes the pending ones would copy at most (what is at the notebook already left out). */
+  bytesToCopy: number;
+  /** Of the pending, those whose size is not known. */
+  unknownSizes: number;
+}
+
+/**
+ * Count what "make all available" would still copy to the notebook. The
+ * size of an entry comes from `sizeOf` (the availability's total for
+ * attachments, the basket item's own size for the basket); null when unknown.
+ */
+export function pendingTotals<T extends { availability: IAvailability | null }>(
+  entries: readonly T[],
+  sizeOf: (entry: T) => number | null
+): IPendingTotals<T> {
+  const totals: IPendingTotals<T> = {
+    count: entries.length,
+    pending: [],
+    unknownAvailability: 0,
+    bytes: 0,
+    bytesAtNotebook: 0,
+    bytesToCopy: 0,
+    unknownSizes: 0
+  };
+  for (const entry of entries) {
+    const availability = entry.availability;
+    const size = sizeOf(entry);
+    const atNotebook = availability?.bytes.at_notebook ?? 0;
+    if (availability === null) {
+      totals.unknownAvailability++;
+    }
+    if (size !== null) {
+      totals.bytes += size;
+    }
+    totals.bytesAtNotebook += atNotebook;
+    if (availability?.state === 'AVAILABLE') {
+      continue;
+    }
+    totals.pending.push(entry);
+    if (size === null) {
+      totals.unknownSizes++;
+    } else {
+      totals.bytesToCopy += Math.max(0, size - atNotebook);
+    }
+  }
+  return totals;
 }

@@ -158,13 +158,13 @@ describe('AttachmentsModel', () => {
     expect(dataLake.watch.has(INSTANCE, DID)).toBe(true);
     expect(dataLake.watch.has(INSTANCE, OTHER)).toBe(true);
     await until(
-      () => model.totals.unknown === 0,
+      () => model.totals.unknownAvailability === 0,
       'the availability of both DIDs'
     );
     // One bulk request for both, never one per DID.
     expect(lake.count('POST availability')).toBe(1);
     const totals = model.totals;
-    expect(totals.dids).toBe(2);
+    expect(totals.count).toBe(2);
     expect(totals.bytes).toBe(5000);
     expect(totals.bytesAtNotebook).toBe(3000);
     expect(totals.pending.map(entry => entry.did)).toEqual([OTHER]);
@@ -279,7 +279,10 @@ describe('AttachmentsModel', () => {
     lake.states.set(DID, availability(DID, 'AVAILABLE', { total: 3 }, 3000));
     document.metadata.set(METADATA_KEY, FRONTEND_VALUE);
     model.document = document;
-    await until(() => model.totals.unknown === 0, 'the availability');
+    await until(
+      () => model.totals.unknownAvailability === 0,
+      'the availability'
+    );
     lake.overrides.set('POST rules', () =>
       errorResponse(
         403,

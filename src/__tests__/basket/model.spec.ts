@@ -160,12 +160,12 @@ describe('BasketModel', () => {
     await basket.load();
 
     const totals = basket.totals;
-    expect(totals.movable).toBe(3);
+    expect(totals.count).toBe(3);
     expect(totals.pending.map(entry => entry.did)).toEqual([
       'ska:half',
       'ska:open'
     ]);
-    expect(totals.bytesToMove).toBe(500);
+    expect(totals.bytesToCopy).toBe(500);
     expect(totals.unknownSizes).toBe(1);
   });
 

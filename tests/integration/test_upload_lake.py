@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from escape_dlaas.domain import upload
+from escape_dlaas.domain import upload, upload_checks
 from escape_dlaas.lake.configs import USERDISK
 from tests.fixtures_lake import lake_server_config
 from tests.integration.extension_api import call
@@ -173,6 +173,38 @@ async def test_identical_files_are_found_by_checksum_and_attached_instead_of_cop
     )
     assert (code, refused["reason"]) == (409, "name_taken"), refused
     assert f"user.alice:table_{tag}.csv" in refused["message"]
+
+
+async def test_files_the_check_had_no_time_to_compare_are_named_and_uploaded_as_new(
+    jp_fetch: Any, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tag = unique()
+    content = f"raw events {tag}\n".encode() * 50
+    write(root / "kept" / f"events_{tag}.dat", content)
+    code, started = await call(
+        jp_fetch, "uploads", method="POST", body={"paths": [f"kept/events_{tag}.dat"], "dataset": f"kept_{tag}"}
+    )
+    assert code == 202, started
+    assert (await finished(jp_fetch, started["upload"]["id"]))["state"] == "DONE"
+
+    # as if the files were too large to checksum within the request's timeout
+    monkeypatch.setattr(upload_checks, "CHECKSUM_SHARE", 0.0)
+    write(root / "again" / f"events_copy_{tag}.dat", content)
+    code, check = await call(
+        jp_fetch, "upload", "check", method="POST", body={"paths": ["again"], "dataset": f"again_{tag}"}
+    )
+    assert code == 200, check
+    assert check["not_compared"] == [f"again/events_copy_{tag}.dat"]
+    (item,) = check["files"]
+    assert (item["adler32"], item["identical"], item["bytes"]) == (None, [], len(content))
+    assert check["bytes"] == len(content)
+    assert (check["rse"], check["problem"]) == (USERDISK, None)
+
+    code, started = await call(jp_fetch, "uploads", method="POST", body={"paths": ["again"], "dataset": f"again_{tag}"})
+    assert code == 202, started
+    done = await finished(jp_fetch, started["upload"]["id"])
+    assert done["state"] == "DONE", done
+    assert done["files"] == {"total": 1, "done": 1, "attached": 0}
 
 
 async def test_paths_outside_the_notebook_directory_are_refused(jp_fetch: Any, root: Path, tmp_path: Path) -> None:

@@ -5,6 +5,10 @@ import React from 'react';
 
 import { ITarget } from '../api/types';
 import { AlertMessage } from '../components/AlertMessage';
+import {
+  isLifetimeValid,
+  TargetLifetimeFields
+} from '../components/TargetLifetimeFields';
 import { formatBytes } from '../format';
 import type { DataLakeModel } from '../models/datalake';
 import type { IMakeAllResult } from '../models/makeAll';
@@ -95,7 +99,7 @@ export class MakeAllBody
   }
 
   getValue(): IMakeAllChoice | null {
-    if (!(Number.isFinite(this._lifetimeDays) && this._lifetimeDays > 0)) {
+    if (!isLifetimeValid(this._lifetimeDays)) {
       return null;
     }
     const refused = new Set(
@@ -135,37 +139,19 @@ export class MakeAllBody
               entries.length
             )}
         </p>
-        <label className="jp-DLaaS-field" htmlFor={`${id}-target`}>
-          {trans.__('Target')}
-        </label>
-        <select
-          id={`${id}-target`}
-          className="jp-DLaaS-select"
-          value={this._targetId}
-          onChange={event => {
-            this._targetId = event.target.value;
+        <TargetLifetimeFields
+          id={id}
+          targets={targets}
+          value={{ targetId: this._targetId, lifetimeDays: this._lifetimeDays }}
+          onTargetChange={targetId => {
+            this._targetId = targetId;
             this._ask();
           }}
-        >
-          {targets.map(one => (
-            <option key={one.id} value={one.id}>
-              {one.label}
-            </option>
-          ))}
-        </select>
-        <label className="jp-DLaaS-field" htmlFor={`${id}-lifetime`}>
-          {trans.__('Lifetime (days)')}
-        </label>
-        <input
-          id={`${id}-lifetime`}
-          className="jp-DLaaS-input"
-          type="number"
-          min={1}
-          value={Number.isFinite(this._lifetimeDays) ? this._lifetimeDays : ''}
-          onChange={event => {
-            this._lifetimeDays = Number(event.target.value);
+          onLifetimeChange={lifetimeDays => {
+            this._lifetimeDays = lifetimeDays;
             this._ask();
           }}
+          trans={trans}
         />
         <p className="jp-DLaaS-makeAllTotal" role="status">
           {summary.complete

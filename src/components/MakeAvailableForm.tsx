@@ -15,12 +15,11 @@ import {
 import { RulePreviewModel } from '../models/preview';
 import { IMakeAvailableItem } from '../tokens';
 import { AlertMessage } from './AlertMessage';
-
-/** What the user chose in the make-available dialog. */
-export interface IMakeAvailableChoice {
-  targetId: string;
-  lifetimeDays: number;
-}
+import {
+  IMakeAvailableChoice,
+  isLifetimeValid,
+  TargetLifetimeFields
+} from './TargetLifetimeFields';
 
 export interface IMakeAvailableFormProps {
   item: IMakeAvailableItem;
@@ -76,8 +75,7 @@ export function MakeAvailableForm(props: IMakeAvailableFormProps): JSX.Element {
   const move = answer
     ? { ...answer.to_move, upTo: false }
     : dataToMove(item, target);
-  const lifetimeValid =
-    Number.isFinite(value.lifetimeDays) && value.lifetimeDays > 0;
+  const lifetimeValid = isLifetimeValid(value.lifetimeDays);
 
   let volume: string;
   if (answer && answer.size.files === 0) {
@@ -116,37 +114,13 @@ export function MakeAvailableForm(props: IMakeAvailableFormProps): JSX.Element {
       <p className="jp-DLaaS-makeAvailableDid">
         {trans.__('Data:')} <code>{item.did}</code>
       </p>
-      <label className="jp-DLaaS-field" htmlFor={`${id}-target`}>
-        {trans.__('Target')}
-      </label>
-      <select
-        id={`${id}-target`}
-        className="jp-DLaaS-select"
-        aria-label={trans.__('Target')}
-        value={value.targetId}
-        onChange={event => onChange({ ...value, targetId: event.target.value })}
-      >
-        {targets.map(candidate => (
-          <option key={candidate.id} value={candidate.id}>
-            {candidate.label}
-          </option>
-        ))}
-      </select>
-      <label className="jp-DLaaS-field" htmlFor={`${id}-lifetime`}>
-        {trans.__('Lifetime (days)')}
-      </label>
-      <input
-        id={`${id}-lifetime`}
-        className="jp-DLaaS-input"
-        type="number"
-        min={1}
-        step={1}
-        aria-label={trans.__('Lifetime in days')}
-        aria-invalid={!lifetimeValid}
-        value={Number.isFinite(value.lifetimeDays) ? value.lifetimeDays : ''}
-        onChange={event =>
-          onChange({ ...value, lifetimeDays: event.target.valueAsNumber })
-        }
+      <TargetLifetimeFields
+        id={id}
+        targets={targets}
+        value={value}
+        onTargetChange={targetId => onChange({ ...value, targetId })}
+        onLifetimeChange={lifetimeDays => onChange({ ...value, lifetimeDays })}
+        trans={trans}
       />
       <p className="jp-DLaaS-volume" role="status">
         {volume}
@@ -412,9 +386,7 @@ export class MakeAvailableBody
 
   /** The choice, or null when the lifetime is not valid or Rucio would surely refuse. */
   getValue(): IMakeAvailableChoice | null {
-    const { lifetimeDays } = this._value;
-    return Number.isFinite(lifetimeDays) &&
-      lifetimeDays > 0 &&
+    return isLifetimeValid(this._value.lifetimeDays) &&
       !this._options.preview?.refused
       ? { ...this._value }
       : null;

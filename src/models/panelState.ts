@@ -4,7 +4,8 @@
  */
 import { DetailsModel } from './details';
 import { ISearchDraft, SearchModel, validDraft } from './search';
-import { IWatchedState, WatchModel } from './watch';
+import { WatchModel } from './watch';
+import { IWatchedState } from './watchedEntries';
 
 /** The panel's tabs, in display order. */
 export const PANEL_TABS = [

@@ -4,7 +4,8 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { DataLakeAPI } from '../api/client';
 import { DataLakeRequestError, toRequestError } from '../api/request';
 import { IAvailability, IDidPathsResponse, IRule, ITarget } from '../api/types';
-import { isSettledRule, WatchModel } from './watch';
+import { isSettledRule } from './followedRules';
+import { WatchModel } from './watch';
 
 /**
  * - `requesting`: the rule is being created.

@@ -6,7 +6,8 @@ import {
   EventsModel,
   IRuleEvent
 } from '../../models/events';
-import { LIVE_POLL_SECONDS, WatchModel } from '../../models/watch';
+import { LIVE_POLL_SECONDS } from '../../models/polling';
+import { WatchModel } from '../../models/watch';
 import { DEFAULT_PREFERENCES } from '../../tokens';
 import { availability, INSTANCE, rule } from '../fakeLake';
 

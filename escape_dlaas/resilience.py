@@ -34,6 +34,9 @@ RETRY_HINT = "retrying automatically — try again in a few seconds"
 
 # -- one deadline per request --------------------------------------------------------------
 
+# No new attempt (nor work after waiting for a lock) with less time than this left before the deadline.
+MIN_ATTEMPT_SECONDS = 0.3
+
 _REQUEST_STARTED: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "escape_dlaas_request_started", default=None
 )
@@ -123,15 +126,33 @@ async def run_blocking(
 
 
 async def acquire(lock: asyncio.Lock, *, timeout_error: Callable[[], DLaaSError]) -> None:
-    """Take ``lock``, waiting for it no longer than the deadline in force."""
+    """Take ``lock``, waiting for it no longer than the deadline in force.
+
+    A lock that was taken when we came and is ours only when less than
+    :data:`MIN_ATTEMPT_SECONDS` are left is given back and ``timeout_error()`` raised:
+    the wait used up the time, so the error names the wait, not whatever would run next
+    with no time to finish. A free lock is taken whatever the time left.
+    """
     left = time_left()
     if left is None:
         await lock.acquire()
         return
+
+    async def take() -> bool:
+        # Whether someone held it, checked in the same step as taking it: wait_for may run this as a
+        # task of its own, after a caller that came later has already looked.
+        contended = lock.locked()
+        await lock.acquire()
+        return contended
+
     try:
-        await asyncio.wait_for(lock.acquire(), max(left, 0.0))
+        contended = await asyncio.wait_for(take(), max(left, 0.0))
     except asyncio.TimeoutError:
         raise timeout_error() from None
+    left = time_left()
+    if contended and left is not None and left < MIN_ATTEMPT_SECONDS:
+        lock.release()
+        raise timeout_error()
 
 
 @contextlib.asynccontextmanager
@@ -145,8 +166,6 @@ async def holding(lock: asyncio.Lock, *, timeout_error: Callable[[], DLaaSError]
 
 
 # -- bounded retries -------------------------------------------------------------------------
-
-MIN_ATTEMPT_SECONDS = 0.3  # no new attempt with less time than this left before the deadline
 
 
 async def retrying(

@@ -26,7 +26,6 @@ from ..errors import (
     ServiceUnavailable,
 )
 from ..resilience import (
-    MIN_ATTEMPT_SECONDS,
     NOT_ANSWERING,
     CircuitBreaker,
     Probe,
@@ -188,17 +187,12 @@ class TokenManager:
         cached = self._reusable()
         if cached is not None:
             return cached
-        waited = self._lock.locked()
+        # A wait for another renewal that leaves no time to use its result ends in _still_waiting (see acquire).
         async with holding(self._lock, timeout_error=self._still_waiting):
             # Whoever held the lock before us may have just renewed them.
             cached = self._reusable()
             if cached is not None:
                 return cached
-            left = time_left()
-            if waited and left is not None and left < MIN_ATTEMPT_SECONDS:
-                # The renewal we waited for failed as our own time ran out: that wait is the cause to report,
-                # not a source read that could not even start.
-                raise self._still_waiting()
             return await self._renew()
 
     async def user_token(self) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from escape_dlaas.errors import NotFound, PermissionDenied, ServiceTimeout, ServiceUnavailable
 from escape_dlaas.resilience import (
+    MIN_ATTEMPT_SECONDS,
     NOT_ANSWERING,
     UNREACHABLE,
     CircuitBreaker,
@@ -102,6 +103,51 @@ async def test_a_lock_is_waited_for_no_longer_than_the_deadline():
     lock.release()
     async with holding(lock, timeout_error=timed_out):
         assert lock.locked()
+    assert not lock.locked()
+
+
+async def test_a_lock_got_with_no_time_left_after_waiting_is_given_back_and_the_wait_is_blamed():
+    lock = asyncio.Lock()
+    await lock.acquire()  # as another request
+    ran: list[str] = []
+
+    async def waiting() -> None:
+        with time_budget(MIN_ATTEMPT_SECONDS + 0.1):
+            async with holding(lock, timeout_error=timed_out):
+                ran.append("block")
+
+    waiter = asyncio.ensure_future(waiting())
+    await asyncio.sleep(0.2)  # the other request lets go with less than an attempt's time left to the waiter
+    lock.release()
+    with pytest.raises(ServiceTimeout, match="did not answer in time"):
+        await waiter
+    assert ran == [], "nothing runs with no time left after the wait"
+    assert not lock.locked(), "the lock is given back"
+    async with holding(lock, timeout_error=timed_out):
+        ran.append("next")
+    assert ran == ["next"]
+
+
+async def test_of_two_callers_that_come_at_once_the_second_waits_and_is_told_so():
+    lock = asyncio.Lock()
+
+    async def request(hold: float) -> str:
+        with time_budget(MIN_ATTEMPT_SECONDS + 0.1):
+            async with holding(lock, timeout_error=timed_out):
+                await asyncio.sleep(hold)
+                return "ran"
+
+    first, second = await asyncio.gather(request(0.2), request(0), return_exceptions=True)
+    assert first == "ran"
+    assert isinstance(second, ServiceTimeout), "it waited for the first until too little time was left"
+    assert not lock.locked()
+
+
+async def test_a_free_lock_is_taken_however_little_time_is_left():
+    lock = asyncio.Lock()
+    with time_budget(MIN_ATTEMPT_SECONDS / 3):
+        async with holding(lock, timeout_error=timed_out):
+            assert lock.locked()
     assert not lock.locked()
 
 

@@ -409,3 +409,29 @@ async def test_serialised_work_waits_no_longer_than_the_deadline(monkeypatch):
         assert "same data" in caught.value.message
         await held
         rucio.close()
+
+
+async def test_serialised_work_that_got_its_turn_with_no_time_left_is_not_started(monkeypatch):
+    monkeypatch.setattr(session_module, "DEADLINE_GRACE_SECONDS", 0.0)
+    with ThreadPoolExecutor(1) as pool:
+        rucio = RucioSession(instance_config(timeout_seconds=0.5), pool, logging.getLogger("test"))
+        holder_in = asyncio.Event()
+        ran: list[str] = []
+
+        async def holder() -> None:
+            async with rucio.serialised("k"):
+                holder_in.set()
+                await asyncio.sleep(0.3)  # lets go with 0.2 s of the waiter's 0.5 s left
+
+        held = asyncio.ensure_future(holder())
+        await holder_in.wait()
+        with user_request(), pytest.raises(ServiceTimeout) as caught:
+            async with rucio.serialised("k"):
+                ran.append("block")
+        assert "same data" in caught.value.message, "the error names the wait"
+        assert ran == []
+        await held
+        async with rucio.serialised("k"):  # given back: the next request gets it at once
+            ran.append("next")
+        assert ran == ["next"]
+        rucio.close()

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 TYPES = ("dataset", "container", "file", "all")
 POLL_SECONDS = 1.0
 LOCAL_TARGETS = ("notebook", "download")  # targets whose files the notebook can open
-COLUMNS = "minmax(14em, 3fr) 6em 6em 9em 10em"
+# The buttons' column takes their width: ipywidgets gives a button a fixed 148 px, wider than a
+# column in em at 13 px, and the overflow scrolled the table sideways (seen in Voila).
+COLUMNS = "minmax(14em, 3fr) 6em 6em 9em max-content"
 
 
 def _cell(text: str, *, code: bool = False) -> widgets.HTML:

@@ -118,3 +118,14 @@ def test_an_empty_search_says_so():
     widget.search()
     assert "No DIDs match." in widget.message.value
     assert widget.table.children == ()
+
+
+def test_each_row_fills_the_tables_columns_and_the_buttons_column_fits_the_button():
+    widget = SearchWidget(StandInLake(total=2))
+    widget.search()
+    # one track per cell of a row ("minmax(a, b)" is one track)
+    tracks = widget.table.layout.grid_template_columns.replace(", ", ",").split(" ")
+    assert len(widget.table.children) == len(tracks) * 3  # the header and two rows
+    # ipywidgets' buttons have a fixed width (148 px): a column in em would be narrower
+    assert tracks[-1] == "max-content"
+    assert isinstance(widget.table.children[-1], type(widget.search_button))

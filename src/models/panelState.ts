@@ -3,7 +3,8 @@
  * keeps across page reloads (in JupyterLab's IStateDB).
  */
 import { DetailsModel } from './details';
-import { ISearchDraft, SearchModel, validDraft } from './search';
+import { SearchModel } from './search';
+import { ISearchDraft, validDraft } from './searchDraft';
 import { WatchModel } from './watch';
 import { IWatchedState } from './watchedEntries';
 

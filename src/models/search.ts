@@ -11,30 +11,19 @@ import {
 } from '../api/types';
 import {
   emptyRow,
-  groupsToRows,
   IFilterRow,
   inferKeyKinds,
-  isIncompleteRow,
-  KeyKinds,
-  rowsToGroups
+  KeyKinds
 } from '../filters/builder';
-import { FilterError, FilterGroups } from '../filters/conditions';
-import { formatFilterString, parseFilterString } from '../filters/text';
-
-/** The search form as the user is filling it in. */
-export interface ISearchDraft {
-  /** Name pattern, `*` wildcards, optionally `scope:pattern`. */
-  pattern: string;
-  /** One scope, or '' for all scopes. */
-  scope: string;
-  type: DidTypeFilter;
-  /** The metadata filter as Rucio text. */
-  filterText: string;
-  /** The same filter as builder rows: OR groups of AND-ed rows. */
-  filterRows: IFilterRow[][];
-  /** Whether the filter builder is unfolded. */
-  builderOpen: boolean;
-}
+import { FilterError } from '../filters/conditions';
+import {
+  draftQuery,
+  EMPTY_DRAFT,
+  ISearchDraft,
+  isStaleRefusal,
+  rowsOfFilterText,
+  textOfFilterRows
+} from './searchDraft';
 
 export type SearchState =
   'idle' | 'loading' | 'loading-more' | 'ready' | 'error';
@@ -46,89 +35,6 @@ export type SearchState =
 export const DESCRIBE_CHUNK = 100;
 /** Describe requests under way at a time. */
 export const DESCRIBE_AT_ONCE = 2;
-
-export const EMPTY_DRAFT: Readonly<ISearchDraft> = {
-  pattern: '',
-  scope: '',
-  type: 'all',
-  filterText: '',
-  filterRows: [[emptyRow()]],
-  builderOpen: false
-};
-
-/** The parts of the form that make the query (not how it is shown). */
-type QueryPart = 'pattern' | 'scope' | 'type' | 'filter';
-
-/**
- * The parts of the form a refused search was about: editing one of them
- * makes the server's answer stale. Null: any part may be at fault.
- */
-function partsAtFault(error: DataLakeRequestError): QueryPart[] | null {
-  if (error.reason === 'empty_search') {
-    return ['pattern', 'filter'];
-  }
-  switch (error.field) {
-    case 'q':
-      return ['pattern'];
-    case 'scope':
-      // "scope:pattern" typed in the name box sets the scope too.
-      return ['scope', 'pattern'];
-    case 'type':
-      return ['type'];
-    case 'filter':
-    case 'filters':
-      return ['filter'];
-    default:
-      return null;
-  }
-}
-
-/** The query parts a change of the draft touches. */
-function changedParts(before: ISearchDraft, after: ISearchDraft): QueryPart[] {
-  const parts: QueryPart[] = [];
-  if (before.pattern !== after.pattern) {
-    parts.push('pattern');
-  }
-  if (before.scope !== after.scope) {
-    parts.push('scope');
-  }
-  if (before.type !== after.type) {
-    parts.push('type');
-  }
-  if (
-    before.filterText !== after.filterText ||
-    JSON.stringify(before.filterRows) !== JSON.stringify(after.filterRows)
-  ) {
-    parts.push('filter');
-  }
-  return parts;
-}
-
-/** The parts of a saved search form (e.g. from a past session) that have the right types. */
-export function validDraft(
-  saved: Partial<ISearchDraft>
-): Partial<ISearchDraft> {
-  const draft: Partial<ISearchDraft> = {};
-  if (typeof saved.pattern === 'string') {
-    draft.pattern = saved.pattern;
-  }
-  if (typeof saved.scope === 'string') {
-    draft.scope = saved.scope;
-  }
-  if (
-    typeof saved.type === 'string' &&
-    ['all', 'collection', 'dataset', 'container', 'file'].includes(saved.type)
-  ) {
-    draft.type = saved.type;
-  }
-  if (typeof saved.filterText === 'string') {
-    draft.filterText = saved.filterText;
-  }
-  if (typeof saved.builderOpen === 'boolean') {
-    draft.builderOpen = saved.builderOpen;
-  }
-  return draft;
-}
 
 /**
  * The search: the form being filled in, with the filter builder and the
@@ -219,9 +125,7 @@ export class SearchModel implements IDisposable {
   /** The user edited the filter text: the builder follows when the text is valid. */
   setFilterText(filterText: string): void {
     try {
-      const groups = parseFilterString(filterText);
-      const filterRows =
-        groups.length > 0 ? groupsToRows(groups) : [[emptyRow()]];
+      const filterRows = rowsOfFilterText(filterText);
       this._filterError = null;
       this._setDraft({ filterText, filterRows });
     } catch (error) {
@@ -234,12 +138,9 @@ export class SearchModel implements IDisposable {
   setFilterRows(filterRows: IFilterRow[][]): void {
     const rows = filterRows.length > 0 ? filterRows : [[emptyRow()]];
     try {
-      const groups = rowsToGroups(rows, this._keyKinds);
+      const filterText = textOfFilterRows(rows, this._keyKinds);
       this._filterError = null;
-      this._setDraft({
-        filterRows: rows,
-        filterText: formatFilterString(groups)
-      });
+      this._setDraft({ filterRows: rows, filterText });
     } catch (error) {
       this._filterError = (error as Error).message;
       this._setDraft({ filterRows: rows });
@@ -259,26 +160,7 @@ export class SearchModel implements IDisposable {
     if (this._filterError !== null) {
       throw new FilterError(this._filterError);
     }
-    const incomplete = this._draft.filterRows.some(group =>
-      group.some(isIncompleteRow)
-    );
-    if (incomplete) {
-      throw new FilterError(
-        'a metadata condition is half filled in: give it a key and a value, or remove it'
-      );
-    }
-    let filters: FilterGroups;
-    try {
-      filters = rowsToGroups(this._draft.filterRows, this._keyKinds);
-    } catch (error) {
-      throw new FilterError((error as Error).message);
-    }
-    return {
-      pattern: this._draft.pattern.trim(),
-      scope: this._draft.scope,
-      type: this._draft.type,
-      filters
-    };
+    return draftQuery(this._draft, this._keyKinds);
   }
 
   /** Put a corrected filter (a hint's suggestion, text form) in the form and search with it. */
@@ -462,14 +344,11 @@ export class SearchModel implements IDisposable {
   private _setDraft(change: Partial<ISearchDraft>): void {
     const before = this._draft;
     this._draft = { ...before, ...change };
-    const error = this._error;
-    if (error !== null && (error.status === 400 || error.status === 422)) {
-      // A refusal of what was typed is stale once that is edited.
-      const atFault = partsAtFault(error);
-      const changed = changedParts(before, this._draft);
-      if (changed.some(part => atFault === null || atFault.includes(part))) {
-        this._dropError();
-      }
+    if (
+      this._error !== null &&
+      isStaleRefusal(this._error, before, this._draft)
+    ) {
+      this._dropError();
     }
     this._changed.emit();
   }

@@ -1,6 +1,7 @@
 import { DataLakeAPI } from '../../api/client';
 import { DataLakeRequestError } from '../../api/request';
-import { SearchModel, validDraft } from '../../models/search';
+import { SearchModel } from '../../models/search';
+import { validDraft } from '../../models/searchDraft';
 import { flush, until } from '../async';
 import {
   availability,

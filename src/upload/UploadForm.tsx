@@ -148,6 +148,16 @@ function CheckResult(props: {
           {trans.__('Skipped (hidden or links): %1', check.skipped.join(', '))}
         </p>
       )}
+      {check.not_compared.length > 0 && (
+        <p className="jp-DLaaS-hint jp-DLaaS-uploadNotCompared">
+          {trans._n(
+            'Too large to compare with the lake in time: %2. It is uploaded as a new file.',
+            'Too large to compare with the lake in time: %2. They are uploaded as new files.',
+            check.not_compared.length,
+            check.not_compared.join(', ')
+          )}
+        </p>
+      )}
     </div>
   );
 }

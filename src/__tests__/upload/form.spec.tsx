@@ -33,6 +33,7 @@ function answer(overrides: Partial<IUploadCheck> = {}): IUploadCheck {
       }
     ],
     skipped: ['results/.hidden'],
+    not_compared: [],
     bytes: 2000,
     dataset: null,
     target: 'USERDISK',
@@ -98,6 +99,26 @@ describe('UploadBody', () => {
       metadata: { energy: 120 },
       attach: { 'results/a.fits': 'user.alice:old.fits' }
     });
+    body.dispose();
+  });
+
+  it('names the files the lake check had no time to compare', async () => {
+    const body = new UploadBody({
+      paths: ['results'],
+      options: OPTIONS,
+      check: async () =>
+        answer({
+          not_compared: ['results/big.fits', 'results/huge.fits'],
+          files: []
+        }),
+      trans
+    });
+    Widget.attach(body, document.body);
+    await waitFor(() =>
+      expect(body.node.textContent).toContain(
+        'Too large to compare with the lake in time: results/big.fits, results/huge.fits. They are uploaded as new files.'
+      )
+    );
     body.dispose();
   });
 

@@ -158,6 +158,7 @@ describe('uploadRequest', () => {
       }
     ],
     skipped: [],
+    not_compared: [],
     bytes: 2,
     dataset: null,
     target: 'USERDISK',

@@ -46,7 +46,8 @@ export interface IUploadCheckFile {
   name: string;
   did: string;
   bytes: number;
-  adler32: string;
+  /** null when the check had no time to checksum it (then listed in `not_compared`). */
+  adler32: string | null;
   /** Files of the scope with the same size and adler32. */
   identical: string[];
   name_taken: boolean;
@@ -58,6 +59,8 @@ export interface IUploadCheck {
   scope: string;
   files: IUploadCheckFile[];
   skipped: string[];
+  /** Files too large to checksum within the request's time: not compared, uploaded as new files. */
+  not_compared: string[];
   bytes: number;
   dataset: { did: string; exists: boolean; files: string[] } | null;
   target: string | null;

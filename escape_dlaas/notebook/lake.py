@@ -285,7 +285,8 @@ class DataLake:
         ``target`` of the instance, kept by a rule for ``lifetime_days``, with ``metadata`` on
         the dataset, the files or both (``metadata_on``). Files identical (adler32 and size) to
         ones the scope holds are attached instead of copied unless ``attach_identical`` is
-        False. Returns the upload's outcome (``state``, ``dataset``, ``rse``, ``rule``,
+        False (files too large to checksum within the instance's timeout are uploaded as new
+        files). Returns the upload's outcome (``state``, ``dataset``, ``rse``, ``rule``,
         ``items``, ``error``); refusals known before copying raise the panel's message.
         """
         from ..domain import upload, upload_checks

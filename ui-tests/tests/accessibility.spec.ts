@@ -11,132 +11,60 @@
  * real answers for one DID; the test says so where it does.
  */
 import AxeBuilder from '@axe-core/playwright';
-import {
-  expect,
-  galata,
-  IJupyterLabPageFixture,
-  test
-} from '@jupyterlab/galata';
-import { APIRequestContext, Locator, Page, Route } from '@playwright/test';
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { Locator, Page, Route } from '@playwright/test';
 import * as fs from 'fs';
-import * as path from 'path';
+import {
+  API,
+  errorToast,
+  letTheClickReachRucio,
+  makeAvailableAtNotebook,
+  makeAvailableButton,
+  NEEDS_LAKE,
+  openMakeAvailable,
+  openSignedInPanel,
+  PANEL_ID,
+  panelOf,
+  readLake,
+  resultsOf,
+  searchToTheEnd,
+  showDetails as showDetailsCommand
+} from './lake';
 
-/** Sidebar tab id of the panel (PANEL_ID in src/tokens.ts), also the panel's DOM id. */
-const PANEL_ID = 'escape-dlaas-panel';
-const API = '/escape-dlaas/instances';
 const THEMES = ['JupyterLab Light', 'JupyterLab Dark'];
 /** What axe checks: WCAG 2.0 A and AA, and what WCAG 2.1 adds at AA. */
 const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21aa'];
 
-interface ILake {
-  instance: string;
-  account: string;
+const running = readLake();
+/** The notebook's storage: the RSE marked notebook-local. */
+const notebook = running?.rses.find(
+  rse => rse.attributes.notebook_local === 'True'
+);
+/** What these tests use of the running lake, or null without one (then they are skipped). */
+const lake = running && {
+  instance: running.instance.name,
+  account: running.demoUser,
   /** The notebook's storage, its QoS class, and another storage. */
-  notebookRse: string;
-  notebookQos: string;
-  archive: string;
-  quick: string;
-  embargo: string;
-  embargoUntil: string;
-  containers: string[];
-  multiFile: string;
-}
-
-/** The running lake, or null without one (then the tests are skipped). */
-function readLake(): ILake | null {
-  const lakeDir = process.env.ESCAPE_DLAAS_LAKE_DIR;
-  if (!lakeDir) {
-    return null;
-  }
-  const read = (...parts: string[]) =>
-    JSON.parse(fs.readFileSync(path.join(lakeDir, ...parts), 'utf-8'));
-  const config = read('jupyter', 'jupyter_server_config.json');
-  const { scenarios, rses, demo_user } = read('lake.json');
-  const notebook = rses.find(
-    (rse: { attributes: Record<string, string> }) =>
-      rse.attributes.notebook_local === 'True'
-  );
-  return {
-    instance: config.DLaaS.instances[0].name,
-    account: demo_user,
-    notebookRse: notebook.name,
-    notebookQos: notebook.qos,
-    archive: rses.find((rse: { name: string }) => rse !== notebook).name,
-    quick: scenarios.quick_rule.did,
-    embargo: scenarios.embargo.did,
-    embargoUntil: scenarios.embargo.embargo_until,
-    containers: scenarios.containers,
-    // Several files, with a DOI: the richest details.
-    multiFile: scenarios.doi_datasets.find((did: string) =>
-      scenarios.metadata_search.expected.includes(did)
-    )
-  };
-}
-
-const lake = readLake();
-const NEEDS_LAKE =
-  'needs a running lake: set ESCAPE_DLAAS_LAKE_DIR (see ui-tests/README.md)';
+  notebookRse: notebook!.name,
+  notebookQos: notebook!.qos,
+  archive: running.rses.find(rse => rse !== notebook)!.name,
+  quick: running.scenarios.quick_rule.did,
+  embargo: running.scenarios.embargo.did,
+  embargoUntil: running.scenarios.embargo.embargo_until,
+  containers: running.scenarios.containers,
+  // Several files, with a DOI: the richest details.
+  multiFile: running.scenarios.doi_datasets.find(did =>
+    running.scenarios.metadata_search.expected.includes(did)
+  )!
+};
 
 // The default sidebar width, and tall enough to show a whole state at once.
 test.use({ autoGoto: true, viewport: { width: 1024, height: 1700 } });
-
-/** Make the quick dataset available at the notebook (idempotent) and wait until it is. */
-async function makeQuickAvailable(request: APIRequestContext): Promise<void> {
-  const instance = `${API}/${lake!.instance}`;
-  const created = await request.post(`${instance}/rules`, {
-    data: { did: lake!.quick, target: 'notebook', lifetime_days: 7 }
-  });
-  expect([200, 201]).toContain(created.status());
-  await expect
-    .poll(
-      async () => {
-        const answer = await request.post(`${instance}/availability`, {
-          data: { dids: [lake!.quick] }
-        });
-        return (await answer.json()).items[0].state;
-      },
-      { timeout: 90_000, intervals: [1000] }
-    )
-    .toBe('AVAILABLE');
-}
 
 /** The container holding the quick dataset: partly at the notebook once that is. */
 function quickContainer(): string {
   const scope = lake!.quick.split(':')[0];
   return lake!.containers.find(did => did.startsWith(`${scope}:`))!;
-}
-
-async function openPanel(page: IJupyterLabPageFixture): Promise<Locator> {
-  await page.sidebar.openTab(PANEL_ID as galata.SidebarTabId);
-  const panel = page.locator(`#${PANEL_ID}`);
-  await expect(panel).toBeVisible();
-  await expect(panel.getByRole('status', { name: 'Sign-in' })).toBeVisible({
-    timeout: 30_000
-  });
-  return panel;
-}
-
-/** Fill the search form and press Enter; resolves once the page is described. */
-async function search(
-  panel: Locator,
-  query: { pattern?: string; type?: string; filter?: string }
-): Promise<void> {
-  await panel.getByRole('tab', { name: 'Search' }).click();
-  await panel
-    .getByRole('searchbox', { name: 'Name pattern' })
-    .fill(query.pattern ?? '');
-  await panel
-    .getByRole('combobox', { name: 'Type' })
-    .selectOption(query.type ?? 'all');
-  const filter = panel.getByRole('textbox', { name: 'Metadata filter' });
-  await filter.fill(query.filter ?? '');
-  await filter.press('Enter');
-  await expect(panel.getByText('Searching…')).toHaveCount(0, {
-    timeout: 30_000
-  });
-  await expect(
-    panel.locator('.jp-DLaaS-availability[data-state="PENDING"]')
-  ).toHaveCount(0, { timeout: 30_000 });
 }
 
 /** Open the details of a DID (the extension's own command) and wait for its files. */
@@ -145,11 +73,7 @@ async function showDetails(
   panel: Locator,
   did: string
 ): Promise<void> {
-  await page.evaluate(
-    did =>
-      window.jupyterapp.commands.execute('escape-dlaas:show-details', { did }),
-    did
-  );
+  await showDetailsCommand(page, did);
   await expect(
     panel.getByRole('heading', { name: did.split(':')[1], exact: true })
   ).toBeVisible();
@@ -326,32 +250,6 @@ function steadyStyle(): string {
   return file;
 }
 
-/**
- * The make-available dialog checks beforehand (GET rules/preview) and turns
- * "Make available" off when Rucio would surely refuse. To test Rucio's own
- * refusal and how the panel explains it, the preview's answer (the server's
- * real one) is rewritten as if nothing were in the way: the click reaches Rucio.
- */
-async function letTheClickReachRucio(page: Page): Promise<void> {
-  await page.route(
-    '**/escape-dlaas/instances/*/rules/preview*',
-    async route => {
-      const response = await route.fetch();
-      const preview = await response.json();
-      await route.fulfill({
-        response,
-        json: {
-          ...preview,
-          outcome: 'create',
-          refusals: [],
-          embargo: null,
-          quota: { ...preview.quota, fits: true }
-        }
-      });
-    }
-  );
-}
-
 /** Requests to an endpoint of the server extension (whatever their query). */
 function endpoint(name: string): (url: URL) => boolean {
   return url =>
@@ -430,7 +328,7 @@ test.describe('Data Lake panel accessibility', () => {
     const request = await playwright.request.newContext({
       baseURL: testInfo.project.use.baseURL
     });
-    await makeQuickAvailable(request);
+    await makeAvailableAtNotebook(request, lake!.instance, lake!.quick);
     await request.dispose();
   });
 
@@ -439,7 +337,7 @@ test.describe('Data Lake panel accessibility', () => {
   });
 
   test('search form, before any search', async ({ page }) => {
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     await expect(
       panel.getByRole('searchbox', { name: 'Name pattern' })
     ).toBeEmpty();
@@ -447,7 +345,7 @@ test.describe('Data Lake panel accessibility', () => {
   });
 
   test('filter builder with two OR groups', async ({ page }) => {
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     await panel
       .getByRole('textbox', { name: 'Metadata filter' })
       .fill('telescope=lofar,energy>140;telescope=ska');
@@ -463,9 +361,9 @@ test.describe('Data Lake panel accessibility', () => {
   test('search results with every availability the lake holds', async ({
     page
   }) => {
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     const scope = lake!.quick.split(':')[0];
-    await search(panel, { pattern: `${scope}:*`, type: 'collection' });
+    await searchToTheEnd(panel, { pattern: `${scope}:*`, type: 'collection' });
     // Available, not here, and containers whose state is shown on request.
     expect(await badgeStates(panel)).toEqual([
       'AVAILABLE',
@@ -478,11 +376,9 @@ test.describe('Data Lake panel accessibility', () => {
   });
 
   test('search results with files', async ({ page }) => {
-    const panel = await openPanel(page);
-    await search(panel, { pattern: `${lake!.quick}*` });
-    await expect(
-      panel.getByRole('list', { name: 'Results' }).getByRole('listitem')
-    ).toHaveCount(2);
+    const panel = await openSignedInPanel(page);
+    await searchToTheEnd(panel, { pattern: `${lake!.quick}*` });
+    await expect(resultsOf(panel).getByRole('listitem')).toHaveCount(2);
     await checkInBothThemes(page, panel, 'search-results-files');
   });
 
@@ -492,7 +388,7 @@ test.describe('Data Lake panel accessibility', () => {
     // Answers rewritten: the seeded lake has no transfer replicating or stuck
     // for long, no empty collection, and Rucio knows all its DIDs.
     const scope = lake!.quick.split(':')[0];
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     const request = page.request;
     const found = await request.get(
       `${API}/${lake!.instance}/search?q=${encodeURIComponent(`${scope}:*`)}&type=collection`
@@ -518,7 +414,7 @@ test.describe('Data Lake panel accessibility', () => {
         'Rucio does not know this DID'
       )
     });
-    await search(panel, { pattern: `${scope}:*`, type: 'collection' });
+    await searchToTheEnd(panel, { pattern: `${scope}:*`, type: 'collection' });
     expect(await badgeStates(panel)).toEqual(
       expect.arrayContaining(['EMPTY', 'REPLICATING', 'STUCK', 'UNKNOWN'])
     );
@@ -528,9 +424,9 @@ test.describe('Data Lake panel accessibility', () => {
   });
 
   test('info: no data matches the search', async ({ page }) => {
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     const scope = lake!.quick.split(':')[0];
-    await search(panel, { pattern: `${scope}:no_such_data_*` });
+    await searchToTheEnd(panel, { pattern: `${scope}:no_such_data_*` });
     await expect(
       panel.getByRole('status').filter({ hasText: 'No data matches' })
     ).toBeVisible();
@@ -538,7 +434,7 @@ test.describe('Data Lake panel accessibility', () => {
   });
 
   test('error: the server refuses the search (400)', async ({ page }) => {
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     const scope = lake!.quick.split(':')[0];
     const answer = page.waitForResponse(
       response =>
@@ -546,7 +442,7 @@ test.describe('Data Lake panel accessibility', () => {
         response.url().includes('/search?') &&
         response.status() === 400
     );
-    await search(panel, { pattern: `${scope}:* with spaces` });
+    await searchToTheEnd(panel, { pattern: `${scope}:* with spaces` });
     await answer;
     await expect(
       panel.getByRole('alert', { name: 'Search failed' })
@@ -555,7 +451,7 @@ test.describe('Data Lake panel accessibility', () => {
   });
 
   test('error: a filter the panel cannot read', async ({ page }) => {
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     const filter = panel.getByRole('textbox', { name: 'Metadata filter' });
     await filter.fill('energy>>5');
     await filter.press('Enter');
@@ -565,7 +461,7 @@ test.describe('Data Lake panel accessibility', () => {
   });
 
   test('details of data available at the notebook', async ({ page }) => {
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     await showDetails(page, panel, lake!.quick);
     // The user's rule towards the notebook (OK), with its actions.
     await expect(
@@ -578,7 +474,7 @@ test.describe('Data Lake panel accessibility', () => {
   });
 
   test('details of a container partly at the notebook', async ({ page }) => {
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     await showDetails(page, panel, quickContainer());
     await expect(
       panel.locator('.jp-DLaaS-summary .jp-DLaaS-availability')
@@ -587,7 +483,7 @@ test.describe('Data Lake panel accessibility', () => {
   });
 
   test('details of data elsewhere, with a DOI', async ({ page }) => {
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     await showDetails(page, panel, lake!.multiFile);
     await expect(panel.getByRole('link', { name: /^10\./ })).toBeVisible();
     await checkInBothThemes(page, panel, 'details-elsewhere');
@@ -659,7 +555,7 @@ test.describe('Data Lake panel accessibility', () => {
       }));
       await route.fulfill({ response, json: body });
     });
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     await showDetails(page, panel, did);
     for (const state of ['replicating', 'stuck', 'suspended']) {
       await expect(
@@ -682,18 +578,11 @@ test.describe('Data Lake panel accessibility', () => {
     page
   }) => {
     await letTheClickReachRucio(page);
-    const panel = await openPanel(page);
-    await search(panel, { pattern: lake!.embargo });
-    await panel
-      .getByRole('button', { name: `Make ${lake!.embargo} available` })
-      .click();
-    const dialog = page.locator('.jp-Dialog');
-    await dialog
-      .getByRole('button', { name: 'Make available', exact: true })
-      .click();
-    const error = page
-      .locator('.Toastify__toast--error')
-      .filter({ hasText: lake!.embargo });
+    const panel = await openSignedInPanel(page);
+    await searchToTheEnd(panel, { pattern: lake!.embargo });
+    const dialog = await openMakeAvailable(page, panel, lake!.embargo);
+    await makeAvailableButton(dialog).click();
+    const error = errorToast(page, lake!.embargo);
     await expect(error).toBeVisible({ timeout: 60_000 });
     await error.getByRole('button', { name: 'Show details' }).click();
     await expect(
@@ -714,15 +603,9 @@ test.describe('Data Lake panel accessibility', () => {
   test('error: details of a DID Rucio does not know (404)', async ({
     page
   }) => {
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     const scope = lake!.quick.split(':')[0];
-    await page.evaluate(
-      did =>
-        window.jupyterapp.commands.execute('escape-dlaas:show-details', {
-          did
-        }),
-      `${scope}:no_such_dataset`
-    );
+    await showDetailsCommand(page, `${scope}:no_such_dataset`);
     await expect(
       panel.getByRole('alert', { name: 'Could not load the details' })
     ).toBeVisible({ timeout: 30_000 });
@@ -730,14 +613,14 @@ test.describe('Data Lake panel accessibility', () => {
   });
 
   test('my data, nothing watched yet', async ({ page }) => {
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     await panel.getByRole('tab', { name: /^My data/ }).click();
     await expect(panel.getByText('Nothing watched yet.')).toBeVisible();
     await checkInBothThemes(page, panel, 'watched-empty');
   });
 
   test('my data, with data in several states', async ({ page }) => {
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     for (const did of [lake!.quick, quickContainer(), lake!.multiFile]) {
       await showDetails(page, panel, did);
       await panel.getByRole('button', { name: 'Watch', exact: true }).click();
@@ -755,7 +638,7 @@ test.describe('Data Lake panel accessibility', () => {
   });
 
   test('instances, Rucio reachable', async ({ page }) => {
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     await panel.getByRole('tab', { name: 'Instances' }).click();
     await expect(panel.getByText('Reachable', { exact: true })).toBeVisible();
     await checkInBothThemes(page, panel, 'instances');
@@ -790,8 +673,8 @@ test.describe('Data Lake panel accessibility', () => {
     );
     // The panel asked before the rewriting began: load the page again.
     await page.reload();
-    await page.sidebar.openTab(PANEL_ID as galata.SidebarTabId);
-    const panel = page.locator(`#${PANEL_ID}`);
+    await page.sidebar.openTab(PANEL_ID);
+    const panel = panelOf(page);
     await expect(
       panel.getByRole('alert', { name: 'Sign-in needed' })
     ).toBeVisible({ timeout: 30_000 });

@@ -7,45 +7,27 @@
  * reads the bytes at the paths `escape_dlaas.attached()` gives in the kernel.
  */
 import { expect, test } from '@jupyterlab/galata';
-import * as fs from 'fs';
-import * as path from 'path';
+import {
+  API,
+  badge,
+  cancelRules,
+  dialogOf,
+  expectSignedIn,
+  formatBytes,
+  KERNEL_LAKE_CONFIG,
+  NEEDS_LAKE,
+  panelOf,
+  readLake,
+  resultRow,
+  toast
+} from './lake';
 
-const API = '/escape-dlaas/instances';
 /** A seeded dataset of 2 files no other UI test makes available. */
 const DID = 'cta:LST1_run3101_DL3';
 /** Another seeded dataset, attached from the kernel (never made available here). */
 const OTHER_DID = 'cta:LST1_run3094_DL3';
 
-function readInstance(): string | null {
-  const lakeDir = process.env.ESCAPE_DLAAS_LAKE_DIR;
-  if (!lakeDir) {
-    return null;
-  }
-  const config = JSON.parse(
-    fs.readFileSync(
-      path.join(lakeDir, 'jupyter', 'jupyter_server_config.json'),
-      'utf-8'
-    )
-  );
-  return config.DLaaS.instances[0].name;
-}
-
-const instance = readInstance();
-
-/** A size as the panel writes it (src/format.ts): three significant digits, SI units. */
-function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  if (bytes < 1000) {
-    return `${Math.round(bytes)} B`;
-  }
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
-}
+const lake = readLake();
 
 test.use({ autoGoto: true });
 
@@ -53,10 +35,8 @@ test('attach from the panel, save, reopen, make all available, read the file in 
   page,
   tmpPath
 }) => {
-  test.skip(
-    instance === null,
-    'needs a running lake: set ESCAPE_DLAAS_LAKE_DIR (see ui-tests/README.md)'
-  );
+  test.skip(lake === null, NEEDS_LAKE);
+  const instance = lake!.instance.name;
   test.setTimeout(150_000);
   const name = 'carries-data.ipynb';
   await page.notebook.createNew(name);
@@ -72,24 +52,15 @@ test('attach from the panel, save, reopen, make all available, read the file in 
     .locator('.jp-NotebookPanel-toolbar')
     .getByRole('button', { name: 'Data' })
     .click();
-  const panel = page.getByRole('region', { name: 'Data Lake' });
+  const panel = panelOf(page);
   await expect(
     panel.getByRole('tab', { name: 'This notebook', exact: true })
   ).toHaveAttribute('aria-selected', 'true');
   await expect(panel.getByText('No data attached yet.')).toBeVisible();
 
   // Attach from the panel: the dataset's details offer "Attach to notebook".
-  await expect(panel.getByRole('status', { name: 'Sign-in' })).toBeVisible({
-    timeout: 30_000
-  });
-  await panel.getByRole('tab', { name: 'Search' }).click();
-  await panel.getByRole('searchbox', { name: 'Name pattern' }).fill(DID);
-  await panel.getByRole('combobox', { name: 'Type' }).selectOption('all');
-  await panel.getByRole('textbox', { name: 'Metadata filter' }).press('Enter');
-  const row = panel
-    .getByRole('list', { name: 'Results' })
-    .getByRole('listitem', { name: DID, exact: true });
-  await expect(row).toBeVisible({ timeout: 30_000 });
+  await expectSignedIn(panel);
+  const row = await resultRow(panel, DID);
   await row.getByRole('button', { name: /Show details/ }).click();
   await panel.getByRole('button', { name: 'Attach to notebook' }).click();
   await expect(
@@ -109,12 +80,10 @@ test('attach from the panel, save, reopen, make all available, read the file in 
   // Reopened, the notebook says it carries data and the panel lists it.
   await page.sidebar.openTab('filebrowser');
   await page.filebrowser.open(`${tmpPath}/${name}`);
-  const toast = page.locator('.Toastify__toast', {
-    hasText: `${tmpPath}/${name} carries 1 data attachment.`
-  });
-  await expect(toast).toBeVisible({ timeout: 20_000 });
+  const carries = toast(page, `${tmpPath}/${name} carries 1 data attachment.`);
+  await expect(carries).toBeVisible({ timeout: 20_000 });
   // Its "Show" opens the panel's "This notebook" tab (over the details shown before).
-  await toast.getByRole('button', { name: 'Show' }).click();
+  await carries.getByRole('button', { name: 'Show' }).click();
   await expect(
     panel.getByRole('tab', { name: 'This notebook (1)' })
   ).toHaveAttribute('aria-selected', 'true');
@@ -122,8 +91,8 @@ test('attach from the panel, save, reopen, make all available, read the file in 
     .getByRole('list', { name: 'Attached data' })
     .getByRole('listitem', { name: DID, exact: true })
     .last();
-  const badge = attached.locator('.jp-DLaaS-availability');
-  await expect(badge).toHaveAttribute('data-state', 'NOT_AVAILABLE', {
+  const state = badge(attached);
+  await expect(state).toHaveAttribute('data-state', 'NOT_AVAILABLE', {
     timeout: 30_000
   });
   await expect(
@@ -132,13 +101,13 @@ test('attach from the panel, save, reopen, make all available, read the file in 
 
   // Make all available: the dialog shows the total to move and the target.
   await panel.getByRole('button', { name: 'Make all available…' }).click();
-  const dialog = page.locator('.jp-Dialog');
+  const dialog = dialogOf(page);
   await expect(dialog.getByRole('status')).toHaveText(
     `In total ${size} will be copied to Notebook-local storage.`,
     { timeout: 30_000 }
   );
   await dialog.getByRole('button', { name: 'Make all available' }).click();
-  await expect(badge).toHaveAttribute('data-state', 'AVAILABLE', {
+  await expect(state).toHaveAttribute('data-state', 'AVAILABLE', {
     timeout: 90_000
   });
 
@@ -148,7 +117,7 @@ test('attach from the panel, save, reopen, make all available, read the file in 
     'code',
     [
       'import os, escape_dlaas',
-      'lake = escape_dlaas.DataLake(config=os.path.join(os.environ["ESCAPE_DLAAS_LAKE_DIR"], "jupyter"))',
+      `lake = escape_dlaas.DataLake(config=${KERNEL_LAKE_CONFIG})`,
       '[data] = escape_dlaas.attached(lake=lake)',
       'print(data.did, data.available, len(data.local_paths), sum(len(open(p, "rb").read()) for p in data.local_paths))'
     ].join('\n')
@@ -179,16 +148,5 @@ test('attach from the panel, save, reopen, make all available, read the file in 
   ).toBeVisible();
 
   // Leave the lake as it was: cancel the rule made here.
-  const rules = await page.request.get(`${API}/${instance}/rules`);
-  for (const rule of (await rules.json()).rules as {
-    id: string;
-    did: string;
-  }[]) {
-    if (rule.did === DID) {
-      const cancelled = await page.request.delete(
-        `${API}/${instance}/rules/${rule.id}`
-      );
-      expect(cancelled.ok()).toBe(true);
-    }
-  }
+  await cancelRules(page.request, instance, DID);
 });

@@ -6,38 +6,33 @@
  * ESAP API itself is tested against its stand-in in pytest
  * (tests/integration/test_basket_lake.py).
  */
-import { expect, galata, test } from '@jupyterlab/galata';
+import { expect, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import {
+  badge,
+  NEEDS_LAKE,
+  PANEL_ID,
+  panelOf,
+  readLake,
+  resultsOf,
+  submitSearch
+} from './lake';
 
-const PANEL_ID = 'escape-dlaas-panel' as galata.SidebarTabId;
 /** Where the server reads the basket (jupyter_server_test_config.py). */
 const BASKET_FILE =
   process.env.ESCAPE_DLAAS_UI_BASKET ??
   path.join(os.tmpdir(), 'escape-dlaas-ui-basket.json');
 
-function scenarios(): {
-  plain: string;
-  embargoed: string;
-  until: string;
-} | null {
-  const lakeDir = process.env.ESCAPE_DLAAS_LAKE_DIR;
-  if (!lakeDir) {
-    return null;
-  }
-  const info = JSON.parse(
-    fs.readFileSync(path.join(lakeDir, 'lake.json'), 'utf-8')
-  );
-  return {
-    // A seeded dataset no other UI test makes available (the quick-rule one is, earlier in a full run).
-    plain: 'cta:LST1_run3093_DL3',
-    embargoed: info.scenarios.embargo.did,
-    until: info.scenarios.embargo.embargo_until
-  };
-}
-
-const lake = scenarios();
+const running = readLake();
+/** What these tests use of the running lake, or null without one (then they are skipped). */
+const lake = running && {
+  // A seeded dataset no other UI test makes available (the quick-rule one is, earlier in a full run).
+  plain: 'cta:LST1_run3093_DL3',
+  embargoed: running.scenarios.embargo.did,
+  until: running.scenarios.embargo.embargo_until
+};
 
 /** A profile page of ESAP's user-profiles API: item_data as JSON text. */
 function esapPage(items: unknown[]): unknown {
@@ -69,10 +64,7 @@ test.afterEach(() => {
 test('the basket lists Rucio items with their availability, other items as such, and makes all available', async ({
   page
 }) => {
-  test.skip(
-    lake === null,
-    'needs a running lake: set ESCAPE_DLAAS_LAKE_DIR (see ui-tests/README.md)'
-  );
+  test.skip(lake === null, NEEDS_LAKE);
   fs.writeFileSync(
     BASKET_FILE,
     JSON.stringify(
@@ -85,13 +77,13 @@ test('the basket lists Rucio items with their availability, other items as such,
     )
   );
   await page.sidebar.openTab(PANEL_ID);
-  const panel = page.getByRole('region', { name: 'Data Lake' });
+  const panel = panelOf(page);
   await panel.getByRole('tab', { name: 'Basket' }).click();
 
   const list = panel.getByRole('list', { name: 'Basket' });
   await expect(list.getByRole('listitem')).toHaveCount(4, { timeout: 30_000 });
   const plain = list.getByRole('listitem', { name: lake!.plain });
-  await expect(plain.locator('.jp-DLaaS-availability')).toBeVisible();
+  await expect(badge(plain)).toBeVisible();
   await expect(
     list.getByRole('listitem', { name: lake!.embargoed })
   ).toContainText(`Embargoed until ${lake!.until}`);
@@ -124,10 +116,7 @@ test('the basket lists Rucio items with their availability, other items as such,
 test('an ESAP that cannot be reached is explained in the tab, and the rest of the panel works', async ({
   page
 }) => {
-  test.skip(
-    lake === null,
-    'needs a running lake: set ESCAPE_DLAAS_LAKE_DIR (see ui-tests/README.md)'
-  );
+  test.skip(lake === null, NEEDS_LAKE);
   // The server's own answer for an unreachable ESAP (pytest checks the server gives it).
   await page.route('**/escape-dlaas/basket**', route =>
     route.fulfill({
@@ -142,7 +131,7 @@ test('an ESAP that cannot be reached is explained in the tab, and the rest of th
     })
   );
   await page.sidebar.openTab(PANEL_ID);
-  const panel = page.getByRole('region', { name: 'Data Lake' });
+  const panel = panelOf(page);
   await panel.getByRole('tab', { name: 'Basket' }).click();
   await expect(panel.getByText('ESAP cannot be reached')).toBeVisible({
     timeout: 30_000
@@ -151,14 +140,8 @@ test('an ESAP that cannot be reached is explained in the tab, and the rest of th
     panel.getByRole('button', { name: 'Reload basket' })
   ).toBeVisible();
 
-  await panel.getByRole('tab', { name: 'Search' }).click();
-  await panel
-    .getByRole('searchbox', { name: 'Name pattern' })
-    .fill(lake!.plain);
-  await panel.getByRole('combobox', { name: 'Type' }).selectOption('all');
-  await panel.getByRole('textbox', { name: 'Metadata filter' }).press('Enter');
-  await expect(panel.getByRole('list', { name: 'Results' })).toContainText(
-    lake!.plain.split(':')[1],
-    { timeout: 30_000 }
-  );
+  await submitSearch(panel, { pattern: lake!.plain });
+  await expect(resultsOf(panel)).toContainText(lake!.plain.split(':')[1], {
+    timeout: 30_000
+  });
 });

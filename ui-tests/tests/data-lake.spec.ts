@@ -4,105 +4,37 @@
  * from the lake's own description ($ESCAPE_DLAAS_LAKE_DIR/lake.json, under
  * `scenarios`): nothing is hard-coded here.
  */
-import {
-  expect,
-  galata,
-  IJupyterLabPageFixture,
-  test
-} from '@jupyterlab/galata';
+import { expect, test } from '@jupyterlab/galata';
 import { Locator, Page } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
-
-/** Sidebar tab id of the panel (PANEL_ID in src/tokens.ts). */
-const PANEL_ID = 'escape-dlaas-panel' as galata.SidebarTabId;
-const API = '/escape-dlaas/instances';
+import {
+  badge,
+  errorToast,
+  expectSignedIn,
+  letTheClickReachRucio,
+  makeAvailableAtNotebook,
+  makeAvailableButton,
+  NEEDS_LAKE,
+  openMakeAvailable,
+  openPanel,
+  PANEL_ID,
+  panelOf,
+  readLake,
+  resultsOf,
+  search,
+  submitSearch,
+  toast
+} from './lake';
 
 /** Version the frontend was built with. */
 const FRONTEND_VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf-8')
 ).version;
 
-interface ILake {
-  instance: { name: string; display_name?: string; rucio_url: string };
-  demoUser: string;
-  scenarios: {
-    quick_rule: { did: string; bytes: number; files: { name: string }[] };
-    embargo: { did: string; reason: string };
-    quota: { did: string; rse_expression: string; error: string };
-    metadata_search: {
-      did_type: string;
-      filter_string: string;
-      expected: string[];
-    };
-  };
-}
-
-/** The running lake, or null without one (then the lake tests are skipped). */
-function readLake(): ILake | null {
-  const lakeDir = process.env.ESCAPE_DLAAS_LAKE_DIR;
-  if (!lakeDir) {
-    return null;
-  }
-  const config = JSON.parse(
-    fs.readFileSync(
-      path.join(lakeDir, 'jupyter', 'jupyter_server_config.json'),
-      'utf-8'
-    )
-  );
-  const info = JSON.parse(
-    fs.readFileSync(path.join(lakeDir, 'lake.json'), 'utf-8')
-  );
-  return {
-    instance: config.DLaaS.instances[0],
-    demoUser: info.demo_user,
-    scenarios: info.scenarios
-  };
-}
-
 const lake = readLake();
-const NEEDS_LAKE =
-  'needs a running lake: set ESCAPE_DLAAS_LAKE_DIR (see ui-tests/README.md)';
 
 test.use({ autoGoto: true });
-
-async function openPanel(page: IJupyterLabPageFixture): Promise<Locator> {
-  await page.sidebar.openTab(PANEL_ID);
-  const panel = page.getByRole('region', { name: 'Data Lake' });
-  await expect(panel).toBeVisible();
-  return panel;
-}
-
-/** Fill the search form and press Enter; resolves when the results are shown and described. */
-async function search(
-  panel: Locator,
-  query: { pattern?: string; type?: string; filter?: string }
-): Promise<Locator> {
-  await panel.getByRole('tab', { name: 'Search' }).click();
-  await panel
-    .getByRole('searchbox', { name: 'Name pattern' })
-    .fill(query.pattern ?? '');
-  await panel
-    .getByRole('combobox', { name: 'Type' })
-    .selectOption(query.type ?? 'all');
-  const filter = panel.getByRole('textbox', { name: 'Metadata filter' });
-  await filter.fill(query.filter ?? '');
-  await filter.press('Enter');
-  const results = panel.getByRole('list', { name: 'Results' });
-  await expect(results).toBeVisible({ timeout: 30_000 });
-  await expect(panel.getByText('Searching…')).toHaveCount(0, {
-    timeout: 30_000
-  });
-  // The names come first; the badges once the page is described.
-  await expect(
-    results.locator('.jp-DLaaS-availability[data-state="PENDING"]')
-  ).toHaveCount(0, { timeout: 30_000 });
-  return results;
-}
-
-function badge(row: Locator): Locator {
-  return row.locator('.jp-DLaaS-availability');
-}
 
 /** Ask for a DID through the make-available dialog (optionally to another target). */
 async function makeAvailable(
@@ -113,52 +45,13 @@ async function makeAvailable(
 ): Promise<void> {
   const results = await search(panel, { pattern: did });
   const row = results.getByRole('listitem', { name: did, exact: true });
-  await row.getByRole('button', { name: `Make ${did} available` }).click();
-  const dialog = page.locator('.jp-Dialog');
+  const dialog = await openMakeAvailable(page, row, did);
   await expect(dialog.getByText(did, { exact: true })).toBeVisible();
   if (target) {
     await dialog.getByRole('combobox', { name: 'Target' }).selectOption(target);
   }
-  await dialog
-    .getByRole('button', { name: 'Make available', exact: true })
-    .click();
+  await makeAvailableButton(dialog).click();
   await expect(dialog).toHaveCount(0);
-}
-
-/**
- * The make-available dialog checks beforehand (GET rules/preview) and turns
- * "Make available" off when Rucio would surely refuse. To test Rucio's own
- * refusal and how the panel explains it, the preview's answer (the server's
- * real one) is rewritten as if nothing were in the way: the click reaches Rucio.
- */
-async function letTheClickReachRucio(page: Page): Promise<void> {
-  await page.route(
-    '**/escape-dlaas/instances/*/rules/preview*',
-    async route => {
-      const response = await route.fetch();
-      const preview = await response.json();
-      await route.fulfill({
-        response,
-        json: {
-          ...preview,
-          outcome: 'create',
-          refusals: [],
-          embargo: null,
-          quota: { ...preview.quota, fits: true }
-        }
-      });
-    }
-  );
-}
-
-/** A notification toast showing this text. */
-function toast(page: Page, text: string | RegExp): Locator {
-  return page.locator('.Toastify__toast').filter({ hasText: text });
-}
-
-/** An error notification about a DID. */
-function errorToast(page: Page, did: string): Locator {
-  return page.locator('.Toastify__toast--error').filter({ hasText: did });
 }
 
 test.describe('Data Lake panel', () => {
@@ -174,7 +67,7 @@ test.describe('Data Lake panel', () => {
       .getByRole('menuitem', { name: /Open Data Lake Panel/ })
       .click();
 
-    const panel = page.getByRole('region', { name: 'Data Lake' });
+    const panel = panelOf(page);
     await expect(panel).toBeVisible();
     await expect(
       panel.getByRole('heading', { name: 'Data Lake', exact: true })
@@ -190,7 +83,7 @@ test.describe('Data Lake panel', () => {
     page
   }) => {
     await page.menu.clickMenuItem('View>Open Data Lake Panel');
-    await expect(page.getByRole('region', { name: 'Data Lake' })).toBeVisible();
+    await expect(panelOf(page)).toBeVisible();
 
     await page.keyboard.press('Control+Shift+C');
     const palette = page.locator('#modal-command-palette');
@@ -289,14 +182,8 @@ test.describe('Data Lake panel', () => {
     expect(shouted).not.toBe(scenario.filter_string);
 
     const panel = await openPanel(page);
-    await panel.getByRole('tab', { name: 'Search' }).click();
-    await panel.getByRole('searchbox', { name: 'Name pattern' }).fill('');
-    await panel
-      .getByRole('combobox', { name: 'Type' })
-      .selectOption(scenario.did_type);
+    await submitSearch(panel, { type: scenario.did_type, filter: shouted });
     const filter = panel.getByRole('textbox', { name: 'Metadata filter' });
-    await filter.fill(shouted);
-    await filter.press('Enter');
 
     await expect(panel.getByText('No data matches this search.')).toBeVisible({
       timeout: 30_000
@@ -310,8 +197,7 @@ test.describe('Data Lake panel', () => {
 
     await fix.click();
     await expect(filter).toHaveValue(scenario.filter_string);
-    const results = panel.getByRole('list', { name: 'Results' });
-    await expect(results.getByRole('listitem')).toHaveCount(
+    await expect(resultsOf(panel).getByRole('listitem')).toHaveCount(
       scenario.expected.length,
       { timeout: 30_000 }
     );
@@ -324,9 +210,7 @@ test.describe('Data Lake panel', () => {
     test.skip(lake === null, NEEDS_LAKE);
     const quick = lake!.scenarios.quick_rule;
     const panel = await openPanel(page);
-    await expect(panel.getByRole('status', { name: 'Sign-in' })).toBeVisible({
-      timeout: 30_000
-    });
+    await expectSignedIn(panel);
 
     const results = await search(panel, { pattern: quick.did });
     const row = results.getByRole('listitem', { name: quick.did, exact: true });
@@ -347,10 +231,7 @@ test.describe('Data Lake panel', () => {
       });
     }, quick.did);
 
-    await row
-      .getByRole('button', { name: `Make ${quick.did} available` })
-      .click();
-    const dialog = page.locator('.jp-Dialog');
+    const dialog = await openMakeAvailable(page, row, quick.did);
     await expect(dialog.getByRole('combobox', { name: 'Target' })).toHaveValue(
       'notebook'
     );
@@ -360,9 +241,7 @@ test.describe('Data Lake panel', () => {
         /^4\.1 kB \(1 file\) will be copied to Notebook-local storage\.$/
       );
     }
-    await dialog
-      .getByRole('button', { name: 'Make available', exact: true })
-      .click();
+    await makeAvailableButton(dialog).click();
 
     // The notification turns into success; the badge ends AVAILABLE.
     const success = toast(page, `${quick.did} is available at the notebook`);
@@ -451,9 +330,7 @@ test.describe('Data Lake panel', () => {
     test.skip(lake === null, NEEDS_LAKE);
     const scenario = lake!.scenarios.metadata_search;
     const panel = await openPanel(page);
-    await expect(panel.getByRole('status', { name: 'Sign-in' })).toBeVisible({
-      timeout: 30_000
-    });
+    await expectSignedIn(panel);
     await search(panel, {
       type: scenario.did_type,
       filter: scenario.filter_string
@@ -493,32 +370,12 @@ test.describe('Data Lake panel', () => {
   test('takes the README screenshots', async ({ page }, testInfo) => {
     test.skip(lake === null, NEEDS_LAKE);
     const quick = lake!.scenarios.quick_rule;
-    const instance = lake!.instance.name;
     // Independent of the other tests: make the quick dataset available through the REST API.
-    const created = await page.request.post(`${API}/${instance}/rules`, {
-      data: { did: quick.did, target: 'notebook', lifetime_days: 7 }
-    });
-    expect([200, 201]).toContain(created.status());
-    await expect
-      .poll(
-        async () => {
-          const answer = await page.request.post(
-            `${API}/${instance}/availability`,
-            {
-              data: { dids: [quick.did] }
-            }
-          );
-          return (await answer.json()).items[0].state;
-        },
-        { timeout: 90_000, intervals: [1000] }
-      )
-      .toBe('AVAILABLE');
+    await makeAvailableAtNotebook(page.request, lake!.instance.name, quick.did);
 
     await page.sidebar.setWidth(420);
     const panel = await openPanel(page);
-    await expect(panel.getByRole('status', { name: 'Sign-in' })).toBeVisible({
-      timeout: 30_000
-    });
+    await expectSignedIn(panel);
     const scope = quick.did.split(':')[0];
     const results = await search(panel, {
       pattern: `${scope}:*`,

@@ -6,52 +6,32 @@
  * alarming. Each test makes available a dataset of its own, with a new file on
  * the lake's SAFE storage only, created as the lake's root account.
  */
-import { expect, galata, test } from '@jupyterlab/galata';
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { Locator, Page } from '@playwright/test';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import {
+  badge,
+  makeAvailableButton,
+  openMakeAvailable,
+  openSignedInPanel,
+  readLake,
+  resultRow
+} from './lake';
 
-const PANEL_ID = 'escape-dlaas-panel' as galata.SidebarTabId;
 const SETTINGS = '/lab/api/settings/escape-dlaas:plugin';
 const RUNTIME = path.resolve(__dirname, '../../escape_dlaas/lake/runtime');
 
-interface ILake {
-  dir: string;
-  venvPython: string;
-  rucioConfig: string;
-  account: string;
-}
-
+const running = readLake();
 /** The running lake with its broker, or null (then the tests are skipped). */
-function readLake(): ILake | null {
-  const dir = process.env.ESCAPE_DLAAS_LAKE_DIR;
-  if (!dir) {
-    return null;
-  }
-  const read = (...parts: string[]) =>
-    JSON.parse(fs.readFileSync(path.join(dir, ...parts), 'utf-8'));
-  if (
-    !read('jupyter', 'jupyter_server_config.json').DLaaS.instances[0].events
-  ) {
-    return null;
-  }
-  const info = read('lake.json');
-  return {
-    dir,
-    venvPython: path.join(info.lake_venv, 'bin', 'python'),
-    rucioConfig: info.rucio.config_file,
-    account: info.users[0].account
-  };
-}
-
-const lake = readLake();
+const lake = running?.instance.events ? running : null;
 const NEEDS_LAKE =
   'needs a running lake with its broker: escape-dlaas lake up --events (scripts/ui-tests.sh)';
 
 /** A new dataset of the user's, one new file on ESCAPE-SAFE only (made by the lake's root). */
 function newData(purpose: string): string {
-  const scope = `user.${lake!.account}`;
+  const scope = `user.${lake!.users[0].account}`;
   const name = `${purpose}-${Date.now().toString(36)}`;
   const script = [
     'import os, sys, tempfile',
@@ -76,7 +56,7 @@ function newData(purpose: string): string {
 
 /** Save the panel's check intervals, then load JupyterLab with them. */
 async function openWithIntervals(
-  page: Page,
+  page: IJupyterLabPageFixture,
   seconds: { pollInterval: number; transferPollInterval: number }
 ): Promise<Locator> {
   const saved = await page.request.put(SETTINGS, {
@@ -84,12 +64,7 @@ async function openWithIntervals(
   });
   expect(saved.ok()).toBe(true);
   await page.goto();
-  await page.sidebar.openTab(PANEL_ID);
-  const panel = page.getByRole('region', { name: 'Data Lake' });
-  await expect(panel.getByRole('status', { name: 'Sign-in' })).toBeVisible({
-    timeout: 30_000
-  });
-  return panel;
+  return openSignedInPanel(page);
 }
 
 /** Search for the DID and ask for it at the notebook; its result row. */
@@ -98,26 +73,10 @@ async function makeAvailable(
   panel: Locator,
   did: string
 ): Promise<Locator> {
-  await panel.getByRole('tab', { name: 'Search' }).click();
-  await panel.getByRole('searchbox', { name: 'Name pattern' }).fill(did);
-  await panel.getByRole('combobox', { name: 'Type' }).selectOption('all');
-  const filter = panel.getByRole('textbox', { name: 'Metadata filter' });
-  await filter.fill('');
-  await filter.press('Enter');
-  const row = panel
-    .getByRole('list', { name: 'Results' })
-    .getByRole('listitem', { name: did, exact: true });
-  await expect(row).toBeVisible({ timeout: 30_000 });
-  await row.getByRole('button', { name: `Make ${did} available` }).click();
-  await page
-    .locator('.jp-Dialog')
-    .getByRole('button', { name: 'Make available', exact: true })
-    .click();
+  const row = await resultRow(panel, did);
+  const dialog = await openMakeAvailable(page, row, did);
+  await makeAvailableButton(dialog).click();
   return row;
-}
-
-function badge(row: Locator): Locator {
-  return row.locator('.jp-DLaaS-availability');
 }
 
 test.use({ autoGoto: false });

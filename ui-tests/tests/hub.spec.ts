@@ -9,29 +9,10 @@
  */
 import { expect, test } from '@playwright/test';
 import * as fs from 'fs';
-import * as path from 'path';
+import { PANEL_ID, panelOf, readLake, resultsOf, submitSearch } from './lake';
 
 const HUB = process.env.ESCAPE_DLAAS_UI_HUB_URL;
-const LAKE_DIR = process.env.ESCAPE_DLAAS_LAKE_DIR;
-
-interface IUser {
-  name: string;
-  password_file: string;
-}
-
-interface ILakeJson {
-  demo_user: string;
-  users: IUser[];
-  scenarios: {
-    metadata_search: { filter_string: string; expected: string[] };
-  };
-}
-
-function lakeJson(): ILakeJson {
-  return JSON.parse(
-    fs.readFileSync(path.join(LAKE_DIR ?? '', 'lake.json'), 'utf-8')
-  );
-}
+const lake = readLake();
 
 // The lake's issuer has a self-signed certificate of its own.
 test.use({ ignoreHTTPSErrors: true });
@@ -40,14 +21,13 @@ test('signs in through the hub, opens the Data Lake panel and searches', async (
   page
 }) => {
   test.skip(
-    !HUB || !LAKE_DIR,
+    !HUB || !lake,
     'needs the hub and lake of scripts/ui-tests.sh (ESCAPE_DLAAS_UI_HUB_URL, ESCAPE_DLAAS_LAKE_DIR)'
   );
   test.setTimeout(180_000);
-  const lake = lakeJson();
-  const user = lake.users.find(u => u.name === lake.demo_user) as IUser;
+  const user = lake!.users.find(u => u.name === lake!.demoUser)!;
   const password = fs.readFileSync(user.password_file, 'utf-8').trim();
-  const scenario = lake.scenarios.metadata_search;
+  const scenario = lake!.scenarios.metadata_search;
 
   // The hub may still be starting (scripts/ui-tests.sh starts it in the background).
   await expect
@@ -76,21 +56,20 @@ test('signs in through the hub, opens the Data Lake panel and searches', async (
   });
 
   await page
-    .locator('.jp-SideBar .lm-TabBar-tab[data-id="escape-dlaas-panel"]')
+    .locator(`.jp-SideBar .lm-TabBar-tab[data-id="${PANEL_ID}"]`)
     .click();
-  const panel = page.getByRole('region', { name: 'Data Lake' });
+  const panel = panelOf(page);
   await expect(panel).toBeVisible();
   // Signed in as the hub's user, with the token the hub keeps for her.
   await expect(panel.getByText(user.name).first()).toBeVisible({
     timeout: 30_000
   });
 
-  await panel.getByRole('tab', { name: 'Search' }).click();
-  await panel.getByRole('combobox', { name: 'Type' }).selectOption('dataset');
-  const filter = panel.getByRole('textbox', { name: 'Metadata filter' });
-  await filter.fill(scenario.filter_string);
-  await filter.press('Enter');
-  const results = panel.getByRole('list', { name: 'Results' });
+  await submitSearch(panel, {
+    type: 'dataset',
+    filter: scenario.filter_string
+  });
+  const results = resultsOf(panel);
   await expect(results).toBeVisible({ timeout: 30_000 });
   for (const did of scenario.expected) {
     await expect(

@@ -6,96 +6,32 @@
  * would surely refuse. The DIDs come from the lake's own description
  * ($ESCAPE_DLAAS_LAKE_DIR/lake.json, `scenarios`).
  */
+import { expect, test } from '@jupyterlab/galata';
+import { Locator, Page, Response } from '@playwright/test';
 import {
-  expect,
-  galata,
-  IJupyterLabPageFixture,
-  test
-} from '@jupyterlab/galata';
-import { APIRequestContext, Locator, Page, Response } from '@playwright/test';
-import * as fs from 'fs';
-import * as path from 'path';
+  cancelRules,
+  dialogOf,
+  formatBytes,
+  NEEDS_LAKE,
+  openMakeAvailable,
+  openSignedInPanel,
+  readLake,
+  resultRow,
+  showDetails,
+  toast
+} from './lake';
 
-/** Sidebar tab id of the panel (PANEL_ID in src/tokens.ts). */
-const PANEL_ID = 'escape-dlaas-panel' as galata.SidebarTabId;
-const API = '/escape-dlaas/instances';
-
-interface ILake {
-  instance: string;
-  embargo: { did: string; embargo_until: string; reason: string };
-  quota: {
-    did: string;
-    rse_expression: string;
-    bytes: number;
-    limit_bytes: number;
-  };
+const running = readLake();
+/** What these tests use of the running lake, or null without one (then they are skipped). */
+const lake = running && {
+  instance: running.instance.name,
+  embargo: running.scenarios.embargo,
+  quota: running.scenarios.quota,
   /** A dataset no other UI test makes available or expects anywhere. */
-  plain: string;
-}
-
-/** The running lake, or null without one (then the tests are skipped). */
-function readLake(): ILake | null {
-  const lakeDir = process.env.ESCAPE_DLAAS_LAKE_DIR;
-  if (!lakeDir) {
-    return null;
-  }
-  const read = (...parts: string[]) =>
-    JSON.parse(fs.readFileSync(path.join(lakeDir, ...parts), 'utf-8'));
-  const config = read('jupyter', 'jupyter_server_config.json');
-  const { scenarios } = read('lake.json');
-  return {
-    instance: config.DLaaS.instances[0].name,
-    embargo: scenarios.embargo,
-    quota: scenarios.quota,
-    plain: scenarios.calibration_lookup.expected[0]
-  };
-}
-
-const lake = readLake();
-const NEEDS_LAKE =
-  'needs a running lake: set ESCAPE_DLAAS_LAKE_DIR (see ui-tests/README.md)';
+  plain: running.scenarios.calibration_lookup.expected[0]
+};
 
 test.use({ autoGoto: true });
-
-/** A size as the panel writes it (src/format.ts): three significant digits, SI units. */
-function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  if (bytes < 1000) {
-    return `${Math.round(bytes)} B`;
-  }
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
-}
-
-async function openPanel(page: IJupyterLabPageFixture): Promise<Locator> {
-  await page.sidebar.openTab(PANEL_ID);
-  const panel = page.getByRole('region', { name: 'Data Lake' });
-  await expect(panel).toBeVisible();
-  await expect(panel.getByRole('status', { name: 'Sign-in' })).toBeVisible({
-    timeout: 30_000
-  });
-  return panel;
-}
-
-/** The search result of one DID, found by its name. */
-async function resultRow(panel: Locator, did: string): Promise<Locator> {
-  await panel.getByRole('tab', { name: 'Search' }).click();
-  await panel.getByRole('searchbox', { name: 'Name pattern' }).fill(did);
-  await panel.getByRole('combobox', { name: 'Type' }).selectOption('all');
-  const filter = panel.getByRole('textbox', { name: 'Metadata filter' });
-  await filter.fill('');
-  await filter.press('Enter');
-  const row = panel
-    .getByRole('list', { name: 'Results' })
-    .getByRole('listitem', { name: did, exact: true });
-  await expect(row).toBeVisible({ timeout: 30_000 });
-  return row;
-}
 
 /** The server's preview for a DID and target, as the dialog asks for it. */
 function previewAnswer(page: Page, did: string, target: string) {
@@ -117,8 +53,7 @@ async function openDialog(
 ): Promise<{ dialog: Locator; accept: Locator; preview: Promise<Response> }> {
   const row = await resultRow(panel, did);
   const preview = previewAnswer(page, did, 'notebook');
-  await row.getByRole('button', { name: `Make ${did} available` }).click();
-  const dialog = page.locator('.jp-Dialog');
+  const dialog = await openMakeAvailable(page, row, did);
   await expect(dialog.getByText(did, { exact: true })).toBeVisible();
   return {
     dialog,
@@ -141,23 +76,6 @@ function ruleRequests(page: Page): string[] {
   return seen;
 }
 
-/** Cancel the user's rules on a DID (left by an earlier run on a kept lake). */
-async function cancelRules(
-  request: APIRequestContext,
-  did: string
-): Promise<void> {
-  const instance = `${API}/${lake!.instance}`;
-  const answer = await request.get(`${instance}/rules`);
-  expect(answer.ok()).toBe(true);
-  const { rules } = (await answer.json()) as {
-    rules: { id: string; did: string }[];
-  };
-  for (const rule of rules.filter(one => one.did === did)) {
-    const cancelled = await request.delete(`${instance}/rules/${rule.id}`);
-    expect(cancelled.ok()).toBe(true);
-  }
-}
-
 test.describe('Make available: known before the click', () => {
   test.beforeEach(() => {
     test.skip(lake === null, NEEDS_LAKE);
@@ -167,7 +85,7 @@ test.describe('Make available: known before the click', () => {
     page
   }) => {
     const { did, reason } = lake!.embargo;
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     const posts = ruleRequests(page);
     const { dialog, accept, preview } = await openDialog(page, panel, did);
 
@@ -195,7 +113,7 @@ test.describe('Make available: known before the click', () => {
     const quota = lake!.quota;
     // The QoS class whose storage holds the quota (ESCAPE-CHEAP → CHEAP).
     const target = quota.rse_expression.replace(/^ESCAPE-/, '');
-    const panel = await openPanel(page);
+    const panel = await openSignedInPanel(page);
     const posts = ruleRequests(page);
     const { dialog, accept } = await openDialog(page, panel, quota.did);
 
@@ -237,8 +155,8 @@ test.describe('Make available: known before the click', () => {
     request
   }) => {
     const did = lake!.plain;
-    await cancelRules(request, did);
-    const panel = await openPanel(page);
+    await cancelRules(request, lake!.instance, did);
+    const panel = await openSignedInPanel(page);
     const { dialog, accept, preview } = await openDialog(page, panel, did);
 
     const answer = await (await preview).json();
@@ -261,29 +179,18 @@ test.describe('Make available: known before the click', () => {
     await accept.click();
     await expect(dialog).toHaveCount(0);
     expect([200, 201]).toContain((await created).status());
-    await expect(
-      page.locator('.Toastify__toast').filter({ hasText: did }).first()
-    ).toBeVisible({ timeout: 30_000 });
+    await expect(toast(page, did).first()).toBeVisible({ timeout: 30_000 });
 
     // The demo lake lets users cancel their rules: the details offer it; leave the lake as it was.
-    await page.evaluate(
-      did =>
-        window.jupyterapp.commands.execute('escape-dlaas:show-details', {
-          did
-        }),
-      did
-    );
+    await showDetails(page, did);
     const cancel = panel.getByRole('button', {
       name: /^Cancel the rule at NOTEBOOK/
     });
     await expect(cancel).toBeVisible({ timeout: 30_000 });
     await cancel.click();
-    await page
-      .locator('.jp-Dialog')
+    await dialogOf(page)
       .getByRole('button', { name: 'Cancel rule', exact: true })
       .click();
-    await expect(
-      page.locator('.Toastify__toast').filter({ hasText: 'is cancelled' })
-    ).toBeVisible({ timeout: 30_000 });
+    await expect(toast(page, 'is cancelled')).toBeVisible({ timeout: 30_000 });
   });
 });

@@ -8,36 +8,17 @@
  */
 import { expect, test } from '@jupyterlab/galata';
 import { Locator } from '@playwright/test';
-import * as fs from 'fs';
-import * as path from 'path';
-
-interface ISearchScenario {
-  filter_string: string;
-  expected: string[];
-}
+import { KERNEL_LAKE_CONFIG, NEEDS_LAKE, readLake } from './lake';
 
 /** The lake's metadata search, or null without a lake (then the test is skipped). */
-function readSearch(): ISearchScenario | null {
-  const lakeDir = process.env.ESCAPE_DLAAS_LAKE_DIR;
-  if (!lakeDir) {
-    return null;
-  }
-  const info = JSON.parse(
-    fs.readFileSync(path.join(lakeDir, 'lake.json'), 'utf-8')
-  );
-  return info.scenarios.metadata_search;
-}
-
-const search = readSearch();
-const NEEDS_LAKE =
-  'needs a running lake: set ESCAPE_DLAAS_LAKE_DIR (see ui-tests/README.md)';
+const search = readLake()?.scenarios.metadata_search ?? null;
 
 // The kernel finds the lake's configuration the way a kernel of the lake's own
 // Jupyter server does; here the server was configured otherwise, so the folder is given.
 const CELL = [
   'import os',
   'from escape_dlaas import DataLake',
-  'lake = DataLake(config=os.path.join(os.environ["ESCAPE_DLAAS_LAKE_DIR"], "jupyter"))',
+  `lake = DataLake(config=${KERNEL_LAKE_CONFIG})`,
   'lake.search_widget()'
 ].join('\n');
 

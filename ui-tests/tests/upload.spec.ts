@@ -6,16 +6,15 @@
  * and the panel's metadata search finds the data.
  */
 import { expect, test } from '@jupyterlab/galata';
+import { API, NEEDS_LAKE, readLake } from './lake';
 
-const API = '/escape-dlaas/instances';
-const NEEDS_LAKE =
-  'needs a running lake: set ESCAPE_DLAAS_LAKE_DIR (see ui-tests/README.md)';
+const lake = readLake();
 
 test.use({ autoGoto: true });
 
 test.describe('Upload to the data lake', () => {
   test.beforeEach(() => {
-    test.skip(!process.env.ESCAPE_DLAAS_LAKE_DIR, NEEDS_LAKE);
+    test.skip(lake === null, NEEDS_LAKE);
   });
 
   test('a folder with metadata, from the context menu to the search', async ({
@@ -73,7 +72,7 @@ test.describe('Upload to the data lake', () => {
       })
     ).toBeVisible({ timeout: 30000 });
 
-    const instance = `${API}/local-lake`;
+    const instance = `${API}/${lake!.instance.name}`;
     const found = await request.get(
       `${instance}/search?scope=user.alice&type=dataset&filter=${encodeURIComponent(`target=${tag},energy>150`)}`
     );

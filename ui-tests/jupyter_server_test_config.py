@@ -8,9 +8,14 @@ Environment:
 - ``ESCAPE_DLAAS_LAKE_DIR``: state directory of a running local lake
   (``escape-dlaas lake up --state-dir DIR``); its
   ``jupyter/jupyter_server_config.json`` is merged in, so the extension talks
-  to that lake, and the server's root directory becomes the parent of the
-  lake's notebook-local storage (``DIR/rses``), so that the file browser can
-  show the files made available there.
+  to that lake.
+
+The server's root directory stays Galata's own (a new temporary folder, or
+``JUPYTERLAB_GALATA_ROOT_DIR``; ``scripts/ui-tests.sh`` deletes it): the test
+folders land there, never in the lake's storage (``DIR/rses``). The file
+browser still opens the data made available: the extension links each
+dataset's files into ``data-lake/<scope>/<dataset>`` under that root, with
+absolute targets in the storage.
 
 Never use this configuration outside tests: it disables authentication.
 """
@@ -47,15 +52,6 @@ if lake_dir:
     # The lake writes {"DLaaS": {...}} (and possibly other sections): merge them all.
     lake_config = json.loads(lake_config_file.read_text())
     c.merge(Config(lake_config))
-    # Serve the folder holding the notebook-local storage (not the whole state
-    # directory: it holds tokens and secrets).
-    mounts = [
-        instance["notebook_local"]["mount_path"]
-        for instance in lake_config.get("DLaaS", {}).get("instances", [])
-        if instance.get("notebook_local")
-    ]
-    if mounts:
-        c.ServerApp.root_dir = str(Path(mounts[0]).parent)
 
 # The ESAP basket (tests/basket.spec.ts): handed over at launch as a file the spec writes.
 c.DLaaS.esap = {

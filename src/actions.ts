@@ -17,7 +17,7 @@ import { MakeAvailableBody } from './components/MakeAvailableForm';
 import { formatDuration } from './format';
 import { IDidPathsResponse, IRule } from './api/types';
 import { DataLakeModel } from './models/datalake';
-import { NOTIFICATION_MAX_LENGTH } from './notifications';
+import { NOTIFICATION_MAX_LENGTH } from './notifications/transfers';
 import { pathsSnippet } from './snippets';
 import { IDataLakeActions, IMakeAvailableItem } from './tokens';
 

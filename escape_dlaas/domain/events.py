@@ -60,6 +60,7 @@ PENDING_MAX = 1000  # events waiting for that reading; beyond, the oldest are dr
 REQUESTS_MAX = 10000  # transfer request ids remembered with their rule (only queued transfers name the rule)
 LISTENER_QUEUE_MAX = 500  # a browser that does not read its stream loses events (its poll catches up)
 IDLE_DISCONNECT_SECONDS = 5.0  # the broker connection outlives the last listener by this much
+STOP_WAIT_SECONDS = 2.0  # longest a stopping server waits for a subscriber's thread to end
 RUCIO_DATE_FORMAT = "%a, %d %b %Y %H:%M:%S UTC"  # Rucio's filters take RFC 1123 dates
 
 
@@ -153,6 +154,11 @@ class StompSubscriber:
                 connection.disconnect()
         if wait:
             self._thread.join(wait)
+
+    def join(self, timeout: float) -> None:
+        """Wait until the thread has ended (after :meth:`stop`), at most ``timeout``. Blocks."""
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout)
 
     @property
     def alive(self) -> bool:
@@ -293,13 +299,26 @@ class EventHub:
         return {"type": "stream", "live": self.live}
 
     def close(self) -> None:
+        """Disconnect from the broker at once, without waiting for the subscriber's thread."""
+        self._close()
+
+    async def aclose(self, wait: float = STOP_WAIT_SECONDS) -> None:
+        """Disconnect from the broker and wait (off the loop) for the subscriber's thread to end, at most ``wait``."""
+        stopped = self._close()
+        if stopped is not None:
+            await asyncio.to_thread(stopped.join, wait)
+
+    def _close(self) -> StompSubscriber | None:
         if self._idle is not None:
             self._idle.cancel()
+            self._idle = None
         if self._reading is not None:
             self._reading.cancel()
-        if self._subscriber is not None:
-            self._subscriber.stop()
-            self._subscriber = None
+        stopped, self._subscriber = self._subscriber, None
+        if stopped is not None:
+            stopped.stop()
+        self.live = False
+        return stopped
 
     def _disconnect_when_idle(self) -> None:
         self._idle = None

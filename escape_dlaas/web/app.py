@@ -13,6 +13,7 @@ from ..auth import RedactingFilter
 from ..config import parse_esap, parse_instances
 from ..domain.instances import InstanceRegistry
 from ..errors import ConfigurationError
+from .events_handlers import close_event_hubs
 from .handlers import route_table
 
 
@@ -166,6 +167,8 @@ class DLaaS(ExtensionApp):
         self.handlers.extend(route_table())
 
     async def stop_extension(self) -> None:
+        # The event hubs first: their broker subscriptions read Rucio through the registry's pools.
+        await close_event_hubs(self.settings)
         if self.registry is not None:
             self.registry.close()
 

@@ -29,12 +29,18 @@ CLOSED: dict[str, Any] = {"type": "closed"}  # put in a listener's queue when it
 
 
 def hub_for(settings: dict[str, Any], instance: Any) -> events.EventHub:
-    """The instance's hub, made on first use and kept for the server's life."""
+    """The instance's hub, made on first use and kept until the server stops (:func:`close_event_hubs`)."""
     hubs: dict[str, events.EventHub] = settings["escape_dlaas"].setdefault("event_hubs", {})
     name = instance.config.name
     if name not in hubs:
         hubs[name] = events.EventHub(instance.session, instance.config.events)
     return hubs[name]
+
+
+async def close_event_hubs(settings: dict[str, Any]) -> None:
+    """Disconnect every hub from its broker and wait for their threads to end (the server stops)."""
+    hubs: dict[str, events.EventHub] = settings.get("escape_dlaas", {}).pop("event_hubs", {})
+    await asyncio.gather(*(hub.aclose() for hub in hubs.values()))
 
 
 class EventsHandler(BaseHandler):

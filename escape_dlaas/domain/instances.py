@@ -9,10 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import InstanceConfig
+from ..config import InstanceConfig, ListingLimits
 from ..errors import ConfigurationError, InvalidInput, NotFound
 from .download_jobs import DownloadManager
 from .health import RucioHealth
+from .paging import OpenListings, keep_listings
 from .session import RucioSession
 from .upload_jobs import UploadJobs
 
@@ -27,6 +28,7 @@ class Instance:
     health: RucioHealth
     downloads: DownloadManager | None
     uploads: UploadJobs = field(default_factory=UploadJobs)
+    listings: OpenListings | None = None  # Rucio listings kept open between pages
 
     @property
     def config(self) -> InstanceConfig:
@@ -38,6 +40,8 @@ class Instance:
         if self.downloads is not None:
             self.downloads.close()
         self.uploads.close()
+        if self.listings is not None:
+            self.listings.close()
 
 
 class InstanceRegistry:
@@ -52,10 +56,12 @@ class InstanceRegistry:
         search_page_size: int = 100,
         max_search_page_size: int = 1000,
         availability_max_age: float = 2.0,
+        listing_limits: ListingLimits | None = None,
         config_error: ConfigurationError | None = None,
         log: logging.Logger | None = None,
     ):
         self.log = log or logging.getLogger("escape_dlaas")
+        self.listing_limits = listing_limits or ListingLimits()
         self.executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="escape-dlaas")
         self.status_executor = ThreadPoolExecutor(max_workers=STATUS_WORKERS, thread_name_prefix="escape-dlaas-status")
         self.instances = {config.name: self._instance(config) for config in instances}
@@ -71,6 +77,7 @@ class InstanceRegistry:
             session=session,
             health=RucioHealth(session),
             downloads=DownloadManager(config.download_cache) if config.download_cache else None,
+            listings=keep_listings(session, self.listing_limits),
         )
 
     def close(self) -> None:

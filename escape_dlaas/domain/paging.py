@@ -25,6 +25,7 @@ from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
+from ..config import ListingLimits
 from ..errors import DLaaSError, InvalidInput
 from ..rucio.gateway import first_n
 
@@ -113,13 +114,13 @@ def decode_cursor(cursor: str, key: str, scope_count: int | None = None) -> tupl
 # it. A listing asked for a next page is therefore kept open (the HTTP answer half read) and
 # the following page reads on from it: any page then costs about what the first one does.
 # Each open listing holds a connection to Rucio (and, on a small Rucio, one of its workers),
-# so they are few (MAX_OPEN_LISTINGS per instance and account), closed after
-# LISTING_IDLE_SECONDS without use, and the oldest is closed for a new one. A page whose
-# listing is gone (expired, closed, another tab read on, or an error) opens a new one at its
+# so they are few (c.DLaaS.max_open_listings per instance, 0: none), closed after
+# c.DLaaS.open_listing_idle_seconds without use, and the oldest is closed for a new one. A page
+# whose listing is gone (expired, closed, another tab read on, or an error) opens a new one at its
 # offset: slower, same rows. The first page never opens one: most searches stop there.
 
-MAX_OPEN_LISTINGS = 4
-LISTING_IDLE_SECONDS = 120.0
+MAX_OPEN_LISTINGS = ListingLimits.max_open
+LISTING_IDLE_SECONDS = ListingLimits.idle_seconds
 # Rucio is asked for at most this many rows by a listing kept open (what a cursor can reach).
 OPEN_LISTING_LIMIT = MAX_OFFSET + 1
 
@@ -184,7 +185,10 @@ class OpenListings:
         return self._open.pop(key, None)
 
     def keep(self, key: Hashable, listing: OpenListing) -> None:
-        """Keep ``listing`` for the next page; the oldest ones are closed beyond the bound."""
+        """Keep ``listing`` for the next page; the oldest ones are closed beyond the bound (0: none is kept)."""
+        if self.max_open <= 0:
+            self.close_soon(listing)
+            return
         listing.used = time.monotonic()
         previous = self._open.pop(key, None)
         if previous is not None:
@@ -208,6 +212,18 @@ class OpenListings:
         for listing in self._open.values():
             self.close_soon(listing)
         self._open.clear()
+
+    def close(self) -> None:
+        """Close every listing now, not in the pool (the server stops and shuts the pool down).
+
+        Nothing waits: a listing kept here is read by nobody (a reader takes it out first).
+        """
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        kept, self._open = self._open, {}
+        for listing in kept.values():
+            listing.close()
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -235,10 +251,18 @@ _LISTINGS: weakref.WeakKeyDictionary[Any, OpenListings] = weakref.WeakKeyDiction
 
 
 def open_listings(session: Any) -> OpenListings:
-    """The listings kept open for ``session``'s instance."""
+    """The listings kept open for ``session``'s instance (within the default limits unless :func:`keep_listings`)."""
     listings = _LISTINGS.get(session)
     if listings is None:
         listings = _LISTINGS[session] = OpenListings(getattr(session, "executor", None))
+    return listings
+
+
+def keep_listings(session: Any, limits: ListingLimits) -> OpenListings:
+    """Keep listings open for ``session``'s instance within ``limits`` (the instance closes them when it closes)."""
+    listings = _LISTINGS[session] = OpenListings(
+        getattr(session, "executor", None), max_open=limits.max_open, idle=limits.idle_seconds
+    )
     return listings
 
 

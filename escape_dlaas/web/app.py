@@ -10,7 +10,7 @@ from traitlets import Dict, Float, Instance, Int, List, Type, Unicode, default
 
 from .. import __version__
 from ..auth import RedactingFilter
-from ..config import parse_esap, parse_instances
+from ..config import ListingLimits, parse_esap, parse_instances, parse_listing_limits
 from ..domain.instances import InstanceRegistry
 from ..errors import ConfigurationError
 from .events_handlers import close_event_hubs
@@ -104,6 +104,16 @@ class DLaaS(ExtensionApp):
         2.0, help="How long an availability answer may be reused for identical bulk requests (explicit freshness)."
     ).tag(config=True)
 
+    max_open_listings = Int(
+        ListingLimits.max_open,
+        help="Rucio listings kept open between search pages, per instance, so that a next page reads on instead "
+        "of listing again (each holds a connection to Rucio); 0 to 64, 0: none, every page lists afresh.",
+    ).tag(config=True)
+    open_listing_idle_seconds = Float(
+        ListingLimits.idle_seconds,
+        help="Seconds a listing kept open between pages waits for its next page before it is closed (1 to 3600).",
+    ).tag(config=True)
+
     esap = Dict(
         default_value={},
         help="Where users' ESAP baskets come from (api_url, auth, basket_file/url/env); see docs/configuration.md.",
@@ -131,11 +141,12 @@ class DLaaS(ExtensionApp):
             route_to_server_log(self.serverapp.log, _level(self.serverapp.log_level))
         try:
             instances, default_name = parse_instances(self.instances, self.default_instance)
+            listing_limits = parse_listing_limits(self.max_open_listings, self.open_listing_idle_seconds)
         except ConfigurationError as error:
             # Fail loudly at start, and keep explaining it in every answer instead of serving a half-configured lake.
             self.log.error("escape-dlaas configuration is invalid: %s (c.DLaaS.%s)", error.message, error.field)
             self.config_error = error
-            instances, default_name = (), None
+            instances, default_name, listing_limits = (), None, ListingLimits()
         self.registry = self.service_class(
             instances=instances,
             default_instance=default_name,
@@ -143,6 +154,7 @@ class DLaaS(ExtensionApp):
             search_page_size=self.search_page_size,
             max_search_page_size=self.max_search_page_size,
             availability_max_age=self.availability_max_age_seconds,
+            listing_limits=listing_limits,
             config_error=self.config_error,
             log=self.log,
         )

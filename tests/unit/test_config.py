@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from escape_dlaas.config import parse_instances
+from escape_dlaas.config import ListingLimits, parse_instances, parse_listing_limits
 from escape_dlaas.errors import ConfigurationError
 
 
@@ -72,3 +72,28 @@ def test_invalid_configuration_names_the_key(instances, default, field):
         parse_instances(instances, default)
     assert caught.value.field == field
     assert field.split(".")[-1].split("[")[0] in caught.value.message
+
+
+def test_listing_limits_default_and_bounds():
+    assert parse_listing_limits(4, 120) == ListingLimits() == ListingLimits(4, 120.0)
+    assert parse_listing_limits(0, 1) == ListingLimits(0, 1.0), "0: no listing kept open"
+    assert parse_listing_limits(64, 3600.0).max_open == 64
+
+
+@pytest.mark.parametrize(
+    ("max_open", "idle", "field"),
+    [
+        (-1, 120, "max_open_listings"),
+        (65, 120, "max_open_listings"),
+        (True, 120, "max_open_listings"),
+        (2.5, 120, "max_open_listings"),
+        (4, 0, "open_listing_idle_seconds"),
+        (4, 3601, "open_listing_idle_seconds"),
+        (4, "2 min", "open_listing_idle_seconds"),
+    ],
+)
+def test_listing_limits_out_of_bounds_name_the_trait(max_open, idle, field):
+    with pytest.raises(ConfigurationError) as caught:
+        parse_listing_limits(max_open, idle)
+    assert caught.value.field == field
+    assert caught.value.message.startswith(field)

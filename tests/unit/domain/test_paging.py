@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from escape_dlaas.config import ListingLimits
 from escape_dlaas.domain.paging import (
     MAX_OFFSET,
     OpenListing,
@@ -15,9 +16,14 @@ from escape_dlaas.domain.paging import (
     can_continue_at,
     decode_cursor,
     encode_cursor,
+    keep_listings,
+    open_listings,
     query_key,
+    rows_at,
 )
 from escape_dlaas.errors import InvalidInput
+
+from .fakes import FakeSession
 
 
 def test_a_cursor_comes_back_as_where_it_pointed():
@@ -149,4 +155,73 @@ async def test_a_listing_unused_for_its_idle_time_is_closed_without_any_request(
     listings.keep("k", OpenListing(rows))
     await asyncio.sleep(0.2)
     assert rows.closed
+    assert len(listings) == 0
+
+
+# -- the configured limits (c.DLaaS.max_open_listings, c.DLaaS.open_listing_idle_seconds) ---------------------
+
+
+def counted_session() -> FakeSession:
+    """A session whose listings ("q1", "q2": 100 rows each) count how often Rucio is asked to list."""
+    session = FakeSession()
+    session.listed = []
+    session.made = []
+
+    def rows(name: str):
+        def start(client, limit):
+            session.listed.append(name)
+            made = Rows(min(limit or 100, 100))
+            session.made.append(made)
+            return made
+
+        return start
+
+    session.rows_of = rows
+    return session
+
+
+async def page(session: FakeSession, name: str, offset: int) -> list[int]:
+    return await rows_at(session, name, offset, 10, session.rows_of(name), what="list")
+
+
+@pytest.mark.asyncio
+async def test_the_configured_bound_and_idle_time_are_honoured():
+    session = counted_session()
+    listings = keep_listings(session, ListingLimits(max_open=1, idle_seconds=0.1))
+    assert open_listings(session) is listings
+    assert (listings.max_open, listings.idle) == (1, 0.1)
+    for offset in (0, 10, 20):  # page 1 lists with a limit; page 2 opens a listing that page 3 reads on
+        assert (await page(session, "q1", offset))[0] == offset
+    assert session.listed == ["q1", "q1"]
+    await page(session, "q2", 10)  # a second listing kept open: the first is closed, the bound is 1
+    await asyncio.sleep(0.05)  # closing runs in the pool
+    assert len(listings) == 1
+    assert session.made[1].closed
+    await page(session, "q1", 30)
+    assert session.listed == ["q1", "q1", "q2", "q1"], "q1's listing was gone: listed again"
+    await asyncio.sleep(0.3)  # past the idle time
+    assert len(listings) == 0
+    assert all(made.closed for made in session.made[1:])
+
+
+@pytest.mark.asyncio
+async def test_with_a_bound_of_0_no_listing_is_kept_and_each_page_lists_afresh():
+    session = counted_session()
+    listings = keep_listings(session, ListingLimits(max_open=0, idle_seconds=60))
+    pages = [await page(session, "q1", offset) for offset in (0, 10, 20)]
+    assert [p[0] for p in pages] == [0, 10, 20], "the same rows"
+    assert session.listed == ["q1", "q1", "q1"]
+    await asyncio.sleep(0.05)
+    assert len(listings) == 0
+    assert all(made.closed for made in session.made[1:])
+
+
+@pytest.mark.asyncio
+async def test_closing_closes_the_kept_listings_at_once_not_in_the_pool():
+    listings = OpenListings(None, max_open=4, idle=60)
+    made = [Rows(), Rows()]
+    for n, rows in enumerate(made):
+        listings.keep(n, OpenListing(rows))
+    listings.close()  # the server stops: its pool is being shut down
+    assert [r.closed for r in made] == [True, True]
     assert len(listings) == 0

@@ -225,3 +225,19 @@ async def survives_restart(events_lake, stream, jp_fetch, lake_info, rucio_clien
     code, made = await call(jp_fetch, "rules", method="POST", body={"did": again, "target": "notebook"})
     assert code == 201, made
     await stream.wait_for(lambda m: m.get("event") == "rule_ok" and m["rule_id"] == made["rule"]["id"])
+
+
+async def test_stopping_the_server_ends_the_broker_subscription_at_once(
+    events_lake, jp_serverapp, jp_fetch, jp_http_port, jp_base_url, jp_auth_header
+):
+    (extension,) = jp_serverapp.extension_manager.extension_apps["escape_dlaas"]
+    async with event_stream(jp_http_port, jp_base_url, jp_auth_header):
+        hub = extension.settings["escape_dlaas"]["event_hubs"]["local-lake"]
+        subscriber = hub._subscriber
+        assert subscriber is not None
+        assert subscriber.alive
+        started = time.monotonic()
+        await extension.stop_extension()  # as the server does when it stops
+        assert not subscriber.alive, "the subscription's thread ended, not 5 s after the last browser"
+        assert time.monotonic() - started < 3
+        assert hub.live is False

@@ -12,10 +12,9 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
+import { cancelRules, ILake, ILakeUser, NEEDS_LAKE, readLake } from './lake';
 
 const NOTEBOOK = path.resolve(__dirname, '../../notebooks/search-app.ipynb');
-const NEEDS_LAKE =
-  'needs a running lake: set ESCAPE_DLAAS_LAKE_DIR (see ui-tests/README.md)';
 // Seeded by escape_dlaas/lake/runtime/seed.py: KM3NeT's two L2 event datasets.
 // The first is one no other UI test makes available (nor expects anywhere).
 const FILTER = 'telescope=km3net,data_level=L2';
@@ -25,34 +24,22 @@ const FOUND = [
 ];
 const TO_MAKE_AVAILABLE = FOUND[0];
 
-interface ILake {
-  dir: string;
-  instance: string;
-  /** The demo user's access token, which must never reach the page. */
-  token: string;
-}
-
-/** The running lake, or null without one (then the test is skipped). */
-function readLake(): ILake | null {
-  const dir = process.env.ESCAPE_DLAAS_LAKE_DIR;
-  if (!dir) {
+/** The running lake and its demo user's access token, which must never reach the page. */
+function readLakeAndToken(): { lake: ILake; token: string } | null {
+  const lake = readLake();
+  if (!lake) {
     return null;
   }
-  const read = (...parts: string[]) =>
-    JSON.parse(fs.readFileSync(path.join(dir, ...parts), 'utf-8'));
-  const info = read('lake.json');
-  const user = info.users.find(
-    (one: { name: string }) => one.name === info.demo_user
-  );
-  return {
-    dir,
-    instance: read('jupyter', 'jupyter_server_config.json').DLaaS.instances[0]
-      .name,
-    token: fs.readFileSync(user.token_file, 'utf-8').trim()
+  // lake.json's users carry their token file (see escape_dlaas/lake/info.py DemoUser)
+  const user = lake.users.find(
+    one => one.name === lake.demoUser
+  ) as ILakeUser & {
+    token_file: string;
   };
+  return { lake, token: fs.readFileSync(user.token_file, 'utf-8').trim() };
 }
 
-const lake = readLake();
+const running = readLakeAndToken();
 
 /** A port nobody listens on, on 127.0.0.1. */
 function freePort(): Promise<number> {
@@ -126,7 +113,8 @@ async function openDashboard(page: Page, url: string): Promise<Locator> {
   await page.goto(url);
   const widget = page.locator('.jp-DLaaS-searchWidget');
   await expect(widget).toBeVisible({ timeout: 45_000 });
-  await expect(widget.getByText('Data lake: Local data lake')).toBeVisible();
+  const { name, display_name: label } = running!.lake.instance;
+  await expect(widget.getByText(`Data lake: ${label ?? name}`)).toBeVisible();
   for (const field of ['Name', 'Metadata']) {
     await expect(
       widget.locator('.widget-text', { hasText: field }).locator('input')
@@ -200,7 +188,7 @@ async function textLuminance(widget: Locator): Promise<number> {
 /** Neither the lake's token nor any JWT is in the page's HTML. */
 async function expectNoToken(page: Page): Promise<void> {
   const html = await page.content();
-  expect(html.includes(lake!.token)).toBe(false);
+  expect(html.includes(running!.token)).toBe(false);
   expect(html).not.toContain('eyJ');
 }
 
@@ -208,8 +196,8 @@ let voila: ChildProcess | null = null;
 let dashboard = '';
 
 test.beforeAll(async () => {
-  if (lake) {
-    ({ voila, url: dashboard } = await startVoila(lake.dir));
+  if (running) {
+    ({ voila, url: dashboard } = await startVoila(running.lake.dir));
   }
 });
 
@@ -220,26 +208,16 @@ test.afterAll(async ({ request }) => {
     voila.kill('SIGTERM');
     await exited;
   }
-  if (lake) {
+  if (running) {
     // Leave the lake as found: cancel the rule asked for (through the UI tests' JupyterLab).
-    const base = `/escape-dlaas/instances/${lake.instance}`;
-    const answer = await request.get(`${base}/rules`);
-    expect(answer.ok()).toBe(true);
-    const { rules } = (await answer.json()) as {
-      rules: { id: string; did: string }[];
-    };
-    for (const rule of rules.filter(one => one.did === TO_MAKE_AVAILABLE)) {
-      expect((await request.delete(`${base}/rules/${rule.id}`)).ok()).toBe(
-        true
-      );
-    }
+    await cancelRules(request, running.lake.instance.name, TO_MAKE_AVAILABLE);
   }
 });
 
 test('the search widget as a Voilà dashboard: searches by metadata, makes data available, light and dark', async ({
   page
 }, testInfo) => {
-  test.skip(!lake, NEEDS_LAKE);
+  test.skip(!running, NEEDS_LAKE);
   test.setTimeout(120_000);
   const uncaught: string[] = [];
   page.on('pageerror', error => uncaught.push(error.message));

@@ -15,20 +15,59 @@ import os
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
 import requests
+from requests.adapters import HTTPAdapter
 from rucio.client import Client
 from rucio.common import exception as rucio_exc
 from rucio.common.utils import build_url
+from urllib3 import BaseHTTPResponse
+from urllib3.connectionpool import ConnectionPool
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
 
 from ..config import InstanceConfig
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self: Python 3.11+
 
 # The client's own logger: never below INFO (it logs request headers at DEBUG), and quiet: every
 # failure it would log is raised too, turned into a domain error, and logged once, naming the service.
 _CLIENT_LOG = logging.getLogger("escape_dlaas.rucio_client")
 _CLIENT_LOG.setLevel(logging.CRITICAL)
+
+
+class _ReusedConnectionRetry(Retry):
+    """One immediate new try of a GET whose connection failed before any answer came.
+
+    A pooled keep-alive connection that the server (gunicorn, Apache) closes just as it is
+    reused fails with 'connection aborted' although Rucio is up: a GET sent again on a fresh
+    connection is safe. Refused connections are tried once more too (cheap, at once); a read
+    timeout is not (the time is spent), nor anything else than GET and HEAD.
+    """
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        if isinstance(error, ReadTimeoutError):
+            raise error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def _adapter_with_retry() -> HTTPAdapter:
+    retry = _ReusedConnectionRetry(
+        total=1, connect=1, read=1, status=0, other=0, redirect=0, allowed_methods=frozenset({"GET", "HEAD"})
+    )
+    return HTTPAdapter(max_retries=retry)
 
 
 class TokenClient(Client):
@@ -55,6 +94,18 @@ class TokenClient(Client):
         )
         self.account = instance.account
         self.request_retries = 0
+
+    # rucio-clients makes its requests session in __init__ (and anew after a 401): each gets the retry above.
+    @property
+    def session(self) -> requests.Session:
+        return self._session
+
+    @session.setter
+    def session(self, value: requests.Session) -> None:
+        adapter = _adapter_with_retry()
+        value.mount("http://", adapter)
+        value.mount("https://", adapter)
+        self._session = value
 
     # rucio-clients' private hooks (name-mangled): token handling is ours.
     def _BaseClient__authenticate(self) -> None:

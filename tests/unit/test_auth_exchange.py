@@ -463,7 +463,8 @@ def _response(status: int, body: Any) -> requests.Response:
     return response
 
 
-token_text = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=8)
+# Tokens are long: a short one could be a word of the message itself ("exchange"), found in it for that reason alone.
+token_text = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=24)
 
 
 def offline_exchange_config() -> TokenExchangeConfig:

@@ -111,6 +111,15 @@ export function readLake(): ILake | null {
   };
 }
 
+/** Relative luminance (0 dark … 1 light) of a CSS rgb()/rgba() colour. */
+export function luminance(colour: string): number {
+  const [r, g, b] = (colour.match(/[\d.]+/g) ?? ['0', '0', '0'])
+    .slice(0, 3)
+    .map(v => Number(v) / 255)
+    .map(c => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
 /** A size as the panel writes it (src/format.ts): three significant digits, SI units. */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];

@@ -8,7 +8,7 @@
  */
 import { expect, test } from '@jupyterlab/galata';
 import { Locator } from '@playwright/test';
-import { KERNEL_LAKE_CONFIG, NEEDS_LAKE, readLake } from './lake';
+import { KERNEL_LAKE_CONFIG, luminance, NEEDS_LAKE, readLake } from './lake';
 
 /** The lake's metadata search, or null without a lake (then the test is skipped). */
 const search = readLake()?.scenarios.metadata_search ?? null;
@@ -21,15 +21,6 @@ const CELL = [
   `lake = DataLake(config=${KERNEL_LAKE_CONFIG})`,
   'lake.search_widget()'
 ].join('\n');
-
-/** Relative luminance (0 dark … 1 light) of a CSS rgb()/rgba() colour. */
-function luminance(colour: string): number {
-  const [r, g, b] = (colour.match(/[\d.]+/g) ?? ['0', '0', '0'])
-    .slice(0, 3)
-    .map(v => Number(v) / 255)
-    .map(c => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-}
 
 /** Search with the metadata filter; every expected DID is listed with a button. */
 async function searchFor(

@@ -12,7 +12,14 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { cancelRules, ILake, ILakeUser, NEEDS_LAKE, readLake } from './lake';
+import {
+  cancelRules,
+  ILake,
+  ILakeUser,
+  luminance,
+  NEEDS_LAKE,
+  readLake
+} from './lake';
 
 const NOTEBOOK = path.resolve(__dirname, '../../notebooks/search-app.ipynb');
 // Seeded by escape_dlaas/lake/runtime/seed.py: KM3NeT's two L2 event datasets.
@@ -97,15 +104,6 @@ async function startVoila(
     });
   });
   return { voila, url };
-}
-
-/** Relative luminance (0 dark … 1 light) of a CSS rgb()/rgba() colour. */
-function luminance(colour: string): number {
-  const [r, g, b] = (colour.match(/[\d.]+/g) ?? ['0', '0', '0'])
-    .slice(0, 3)
-    .map(v => Number(v) / 255)
-    .map(c => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
 }
 
 /** Open the dashboard; resolves with the form once it shows, after checking no error is on the page. */

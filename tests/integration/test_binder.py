@@ -260,6 +260,12 @@ def test_the_binder_files_build_a_session_that_lands_signed_in_with_the_panel_an
 
     memory = _memory_of_user(binder.user.pw_uid)
 
+    # the search form as a Voilà dashboard: its kernel reads the lake's configuration and shows the widget
+    code, dashboard = binder.get("voila/render/notebooks/search-app.ipynb")
+    assert code == 200, dashboard[-2000:]
+    assert b"application/vnd.jupyter.widget-view+json" in dashboard, dashboard[-2000:]
+    assert b"Traceback" not in dashboard, dashboard[-2000:]
+
     # in Chromium: the Data Lake panel shows the signed-in user, the example notebook is open
     profile = binder.tmp / "chromium"
     dom = subprocess.run(

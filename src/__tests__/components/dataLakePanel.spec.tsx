@@ -5,19 +5,12 @@ import { Widget } from '@lumino/widgets';
 import { DataLakePanel } from '../../components/DataLakePanel';
 import { DataLakeModel } from '../../models/datalake';
 import { availability, errorResponse, FakeLake, INSTANCE } from '../fakeLake';
-import { cleanup, fakeActions } from '../testUtils';
-import { panelModel } from './panelModel';
-
-afterEach(() => cleanup());
+import { fakeActions } from '../testUtils';
+import { panelModelForEachTest } from './panelModel';
 
 let lake: FakeLake;
 let model: DataLakeModel;
-
-beforeEach(async () => {
-  ({ lake, model } = await panelModel());
-});
-
-afterEach(() => model.dispose());
+panelModelForEachTest(made => ({ lake, model } = made));
 
 describe('panel', () => {
   it('shows who is signed in, where, and for how long; the Search tab first', async () => {

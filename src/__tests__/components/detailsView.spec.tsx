@@ -5,24 +5,15 @@ import React from 'react';
 import { DetailsView } from '../../components/DetailsView';
 import { DataLakeModel } from '../../models/datalake';
 import { availability, FakeLake, INSTANCE, rule } from '../fakeLake';
-import { cleanup, fakeActions, render, trans } from '../testUtils';
-import { live as liveOf, panelModel } from './panelModel';
-
-afterEach(() => cleanup());
+import { fakeActions, render, trans } from '../testUtils';
+import { live as liveOf, panelModelForEachTest } from './panelModel';
 
 let lake: FakeLake;
 let model: DataLakeModel;
-
-beforeEach(async () => {
-  ({ lake, model } = await panelModel());
-});
-
-afterEach(() => model.dispose());
+panelModelForEachTest(made => ({ lake, model } = made));
 
 /** A component re-rendering `element` at every change of the model. */
-function live(element: () => JSX.Element): () => JSX.Element {
-  return liveOf(model, element);
-}
+const live = (element: () => JSX.Element) => liveOf(model, element);
 
 describe('details view', () => {
   const did = 'lofar:L2023_712342_HBA';

@@ -5,6 +5,7 @@ import React from 'react';
 
 import { DataLakeModel } from '../../models/datalake';
 import { FakeLake } from '../fakeLake';
+import { cleanup } from '../testUtils';
 
 /** A fake lake and a visible panel model on it, refreshed (dispose the model after). */
 export async function panelModel(): Promise<{
@@ -32,4 +33,23 @@ export function live(
     return <UseSignal signal={model.changed}>{() => element()}</UseSignal>;
   }
   return Live;
+}
+
+/**
+ * For a spec file: a fresh fake lake and panel model before each test (handed to `use`),
+ * the model disposed and the rendered nodes removed after each.
+ */
+export function panelModelForEachTest(
+  use: (made: { lake: FakeLake; model: DataLakeModel }) => void
+): void {
+  let current: DataLakeModel | null = null;
+  beforeEach(async () => {
+    const made = await panelModel();
+    current = made.model;
+    use(made);
+  });
+  afterEach(() => {
+    cleanup();
+    current?.dispose();
+  });
 }

@@ -12,24 +12,15 @@ import {
   searchItem
 } from '../fakeLake';
 import { jsonResponse } from '../fakeServer';
-import { cleanup, fakeActions, render, trans } from '../testUtils';
-import { live as liveOf, panelModel } from './panelModel';
-
-afterEach(() => cleanup());
+import { fakeActions, render, trans } from '../testUtils';
+import { live as liveOf, panelModelForEachTest } from './panelModel';
 
 let lake: FakeLake;
 let model: DataLakeModel;
-
-beforeEach(async () => {
-  ({ lake, model } = await panelModel());
-});
-
-afterEach(() => model.dispose());
+panelModelForEachTest(made => ({ lake, model } = made));
 
 /** A component re-rendering `element` at every change of the model. */
-function live(element: () => JSX.Element): () => JSX.Element {
-  return liveOf(model, element);
-}
+const live = (element: () => JSX.Element) => liveOf(model, element);
 
 describe('search hints', () => {
   const caseHint = {

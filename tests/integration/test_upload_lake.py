@@ -59,6 +59,15 @@ async def finished(jp_fetch: Any, upload_id: str, timeout: float = 30.0) -> dict
         await asyncio.sleep(0.2)
 
 
+async def uploaded(jp_fetch: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """Start an upload and wait for it to finish; it must have done so."""
+    code, started = await call(jp_fetch, "uploads", method="POST", body=body)
+    assert code == 202, started
+    done = await finished(jp_fetch, started["upload"]["id"])
+    assert done["state"] == "DONE", done
+    return done
+
+
 async def test_a_folder_with_metadata_is_found_by_search_and_made_available_elsewhere(
     jp_fetch: Any, root: Path, lake_info: Any
 ) -> None:
@@ -135,11 +144,7 @@ async def test_identical_files_are_found_by_checksum_and_attached_instead_of_cop
     tag = unique()
     content = f"calibrated table {tag}\n".encode() * 50
     write(root / "first" / f"table_{tag}.csv", content)
-    code, started = await call(
-        jp_fetch, "uploads", method="POST", body={"paths": [f"first/table_{tag}.csv"], "dataset": f"first_{tag}"}
-    )
-    assert code == 202, started
-    assert (await finished(jp_fetch, started["upload"]["id"]))["state"] == "DONE"
+    await uploaded(jp_fetch, {"paths": [f"first/table_{tag}.csv"], "dataset": f"first_{tag}"})
 
     # the same bytes under another name, next to a new file
     write(root / "second" / f"copy_{tag}.csv", content)
@@ -181,11 +186,7 @@ async def test_files_the_check_had_no_time_to_compare_are_named_and_uploaded_as_
     tag = unique()
     content = f"raw events {tag}\n".encode() * 50
     write(root / "kept" / f"events_{tag}.dat", content)
-    code, started = await call(
-        jp_fetch, "uploads", method="POST", body={"paths": [f"kept/events_{tag}.dat"], "dataset": f"kept_{tag}"}
-    )
-    assert code == 202, started
-    assert (await finished(jp_fetch, started["upload"]["id"]))["state"] == "DONE"
+    await uploaded(jp_fetch, {"paths": [f"kept/events_{tag}.dat"], "dataset": f"kept_{tag}"})
 
     # as if the files were too large to checksum within the request's timeout
     monkeypatch.setattr(upload_checks, "CHECKSUM_SHARE", 0.0)
@@ -200,10 +201,7 @@ async def test_files_the_check_had_no_time_to_compare_are_named_and_uploaded_as_
     assert check["bytes"] == len(content)
     assert (check["rse"], check["problem"]) == (USERDISK, None)
 
-    code, started = await call(jp_fetch, "uploads", method="POST", body={"paths": ["again"], "dataset": f"again_{tag}"})
-    assert code == 202, started
-    done = await finished(jp_fetch, started["upload"]["id"])
-    assert done["state"] == "DONE", done
+    done = await uploaded(jp_fetch, {"paths": ["again"], "dataset": f"again_{tag}"})
     assert done["files"] == {"total": 1, "done": 1, "attached": 0}
 
 

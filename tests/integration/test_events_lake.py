@@ -190,7 +190,6 @@ async def test_changes_name_only_the_rules_updated_since_the_last_answer(
     assert code == 200, second
     assert did in second["dids"]
     assert older[0] not in second["dids"]  # not everything again
-    assert len(second["rules"]) < len(first["rules"])
     code, refused = await call(jp_fetch, "changes", params={"since": "last tuesday"})
     assert code == 400
     assert refused["field"] == "since"

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -40,13 +40,18 @@ _CLIENT_LOG = logging.getLogger("escape_dlaas.rucio_client")
 _CLIENT_LOG.setLevel(logging.CRITICAL)
 
 
+# Rucio's reads sent as POST (their bodies list many DIDs): as safe to send again as a GET.
+READ_ONLY_POSTS: tuple[str, ...] = ("/dids/bulkmeta", "/dids/bulkfiles", "/replicas/list", "/replicas/datasets_bulk")
+
+
 class _ReusedConnectionRetry(Retry):
-    """One immediate new try of a GET whose connection failed before any answer came.
+    """One immediate new try of a read whose connection failed before any answer came.
 
     A pooled keep-alive connection that the server (gunicorn, Apache) closes just as it is
     reused fails with 'connection aborted' although Rucio is up: a GET sent again on a fresh
-    connection is safe. Refused connections are tried once more too (cheap, at once); a read
-    timeout is not (the time is spent), nor anything else than GET and HEAD.
+    connection is safe, and so is one of Rucio's reads sent as POST (:data:`READ_ONLY_POSTS`).
+    Refused connections are tried once more too (cheap, at once); a read timeout is not (the
+    time is spent), nor any other request.
     """
 
     def increment(
@@ -60,6 +65,8 @@ class _ReusedConnectionRetry(Retry):
     ) -> Self:
         if isinstance(error, ReadTimeoutError):
             raise error
+        if method == "POST" and url is not None and urlsplit(url).path.rstrip("/").endswith(READ_ONLY_POSTS):
+            method = "GET"  # judged as the read it is
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
 

@@ -128,6 +128,14 @@ def test_a_write_is_never_sent_twice(server: DroppingServer) -> None:
     assert [r.split()[0] for r in server.requests] == ["GET", "POST"]
 
 
+def test_a_read_sent_as_post_is_sent_again_too(server: DroppingServer) -> None:
+    client = client_for(server.start())
+    client.ping_server()
+    # get_metadata_bulk: POST /dids/bulkmeta, a read; dropped on the kept connection, answered on a new one
+    assert list(client.get_metadata_bulk([{"scope": "user.alice", "name": "x"}])) == [{"version": "41"}]
+    assert [r.split()[:2] for r in server.requests[1:]] == [["POST", "/dids/bulkmeta"]] * 2
+
+
 def test_a_read_timeout_is_not_tried_again() -> None:
     silent = DroppingServer(behaviour="silent")
     try:

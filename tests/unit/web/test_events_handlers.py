@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from tornado.httpclient import HTTPClientError
+
+from .fetch import fetch_json
 
 
 @pytest.fixture
@@ -25,24 +25,15 @@ def jp_server_config():
     }
 
 
-async def answer(jp_fetch, *parts, **kwargs):
-    try:
-        response = await jp_fetch(*parts, **kwargs)
-    except HTTPClientError as error:
-        assert error.response is not None
-        return error.code, json.loads(error.response.body)
-    return response.code, json.loads(response.body)
-
-
 async def test_an_instance_without_a_broker_has_no_event_stream_and_says_so(jp_fetch):
-    code, body = await answer(jp_fetch, "escape-dlaas", "instances", "quiet", "events")
+    code, body = await fetch_json(jp_fetch, "escape-dlaas", "instances", "quiet", "events")
     assert code == 404
     assert body["reason"] == "events_not_configured"
     assert "checks for changes instead" in body["message"]
 
 
 async def test_changes_since_a_time_no_answer_gave_is_refused_before_rucio_is_asked(jp_fetch):
-    code, body = await answer(jp_fetch, "escape-dlaas", "instances", "quiet", "changes", params={"since": "soon"})
+    code, body = await fetch_json(jp_fetch, "escape-dlaas", "instances", "quiet", "changes", params={"since": "soon"})
     assert code == 400
     assert body["field"] == "since"
 

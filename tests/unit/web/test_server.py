@@ -12,6 +12,8 @@ from tornado.httpclient import HTTPClientError
 from escape_dlaas import __version__
 from escape_dlaas.web.handlers import route_table
 
+from .fetch import fetch_json
+
 
 def closed_port() -> int:
     with socket.socket() as s:
@@ -40,15 +42,6 @@ def jp_server_config(tmp_path):
             ]
         },
     }
-
-
-async def fetch_json(jp_fetch, *parts, **kwargs):
-    try:
-        response = await jp_fetch(*parts, **kwargs)
-    except HTTPClientError as error:
-        assert error.response is not None
-        return error.code, json.loads(error.response.body)
-    return response.code, json.loads(response.body)
 
 
 async def test_status_reports_version_and_unreachable_rucio(jp_fetch):
